@@ -1,0 +1,71 @@
+// Device discovery and the per-resources CUDA state.
+
+#include <string>
+
+#include "cuda_impl.hpp"
+#include "detail/state.cuh"
+
+namespace playaug {
+namespace detail {
+
+cuda_state::cuda_state(stream_handle borrowed) {
+  PLAYAUG_CUDA_TRY(cudaGetDevice(&device));
+  PLAYAUG_CUDA_TRY(cudaGetDeviceProperties(&props, device));
+  if (borrowed != nullptr) {
+    stream = borrowed;
+  } else {
+    PLAYAUG_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    owns_stream = true;
+  }
+}
+
+cuda_state::~cuda_state() {
+  if (solver != nullptr) cusolverDnDestroy(solver);
+  if (owns_stream && stream != nullptr) {
+    cudaStreamSynchronize(stream);
+    cudaStreamDestroy(stream);
+  }
+}
+
+cusolverDnHandle_t cuda_state::solver_handle() {
+  if (solver == nullptr) {
+    PLAYAUG_CUSOLVER_TRY(cusolverDnCreate(&solver));
+    PLAYAUG_CUSOLVER_TRY(cusolverDnSetStream(solver, stream));
+  }
+  return solver;
+}
+
+}  // namespace detail
+
+namespace cuda_impl {
+
+int device_count(std::string* reason) noexcept {
+  int n = 0;
+  const cudaError_t st = cudaGetDeviceCount(&n);
+  if (st != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky-free error so later calls start clean
+    if (reason != nullptr) {
+      if (st == cudaErrorNoDevice) {
+        *reason = "no CUDA device found";
+      } else if (st == cudaErrorInsufficientDriver) {
+        *reason = "the CUDA driver is missing or older than this build needs";
+      } else {
+        *reason = std::string("CUDA is not usable: ") + cudaGetErrorString(st);
+      }
+    }
+    return 0;
+  }
+  if (n == 0 && reason != nullptr) *reason = "no CUDA device found";
+  return n;
+}
+
+detail::cuda_state* create_state(stream_handle borrowed) { return new detail::cuda_state(borrowed); }
+
+void destroy_state(detail::cuda_state* s) noexcept { delete s; }
+
+stream_handle stream_of(detail::cuda_state& s) { return s.stream; }
+
+void synchronize(detail::cuda_state& s) { PLAYAUG_CUDA_TRY(cudaStreamSynchronize(s.stream)); }
+
+}  // namespace cuda_impl
+}  // namespace playaug

@@ -1,0 +1,8 @@
+// PLACEHOLDER: replaced by the real command.
+#include "cli/cli.hpp"
+#include "playaug/error.hpp"
+namespace playaug::cli {
+void add_info_command(CLI::App& app) {
+  app.add_subcommand("info", "(not yet available)")->callback([] { throw error("not yet available"); });
+}
+}  // namespace playaug::cli

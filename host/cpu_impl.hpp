@@ -1,0 +1,35 @@
+#pragma once
+// The CPU halves of playaug's operations, called by the dispatch points (one per
+// operation, in host/<operation>.cpp) when the backend is the CPU. Host memory only.
+
+#include <cstdint>
+#include <vector>
+
+#include "playaug/augment.hpp"
+#include "playaug/moments.hpp"
+#include "playaug/pca.hpp"
+#include "playaug/protuberance.hpp"
+#include "playaug/resources.hpp"
+#include "playaug/reverse.hpp"
+#include "playaug/view.hpp"
+
+namespace playaug::cpu_impl {
+
+moments compute_moments(const resources& res, matrix_view<const float> x);
+eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d);
+void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
+               matrix_view<float> y);
+void inverse_transform(const resources& res, const pca_model& model,
+                       matrix_view<const float> y, matrix_view<float> x);
+batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
+                                 vector_view<const std::uint64_t> offsets);
+void protuberance(const resources& res, matrix_view<float> x,
+                  vector_view<const std::uint64_t> offsets, const feature_rules& rules,
+                  const protuberance_params& prm, std::uint32_t copy,
+                  std::uint64_t first_playlist);
+void reverse_playlists(const resources& res, const playlists_view& pl,
+                       vector_view<const std::uint8_t> flags);
+dataset augment(const resources& res, const dataset& in, const augment_params& prm,
+                std::uint64_t first_playlist);
+
+}  // namespace playaug::cpu_impl

@@ -1,0 +1,124 @@
+#pragma once
+/// @file io.hpp
+/// Reading and writing the playlist CSV format of the research notebook.
+///
+/// The format is what pandas writes for a DataFrame with columns `moods_states` and
+/// `features` holding JSON nested lists:
+///
+///     ,moods_states,features
+///     iso26,"[[22], [20]]","[[0.755, 0.479, ...], [...]]"
+///     empty1,"[[3]]",[null]
+///
+/// - the first column is the playlist id (its header cell may be empty or named);
+/// - `moods_states` is a list of segments, each a list of integer mood ids;
+/// - `features` is a list of songs, each a list of d finite numbers, or `[null]` for a
+///   playlist without songs;
+/// - an optional `track_ids` column holds a JSON list of strings, one per song;
+/// - other columns are ignored.
+/// RFC 4180 quoting (including doubled quotes and quoted commas and newlines), CRLF line
+/// ends, a UTF-8 byte-order mark and a missing final newline are accepted.
+///
+/// Problems raise playaug::data_error with the 1-based line where the offending record
+/// starts and the playlist id when known.
+///
+/// Writing produces the same format, readable by `pd.read_csv(path, index_col=0)` plus
+/// `json.loads` per cell, with floats in shortest round-trip form (so write -> read gives
+/// back identical float32 values). Files are written to a temporary file in the target
+/// directory and renamed into place only on success.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "playaug/dataset.hpp"
+
+namespace playaug {
+
+/// Read a whole file into a dataset. `path` "-" reads standard input.
+dataset read_csv(const std::string& path);
+
+/// Parse CSV text held in memory; `name` is used in error messages.
+dataset parse_csv(std::string_view text, const std::string& name = "<memory>");
+
+/// Streams a CSV file playlist by playlist, so that memory stays bounded however large the
+/// file is. Each call to next() yields the following whole playlists.
+class csv_reader {
+ public:
+  /// Open `path` and read its header; throws data_error for an empty file or missing columns.
+  explicit csv_reader(const std::string& path);
+  ~csv_reader();
+  csv_reader(csv_reader&&) noexcept;
+  csv_reader& operator=(csv_reader&&) noexcept;
+
+  /// Replace `chunk` by the next playlists: whole playlists until at least `max_songs` songs
+  /// (or `max_playlists` playlists) have been read. Returns false, leaving `chunk` empty,
+  /// at end of file. The feature dimension is fixed by the first song of the file, and
+  /// every chunk of one reader has the same dim (0 until a song was seen).
+  bool next(dataset& chunk, std::size_t max_songs = std::size_t{1} << 16,
+            std::size_t max_playlists = ~std::size_t{0});
+
+  /// Index of the first playlist of the last chunk within the file.
+  std::uint64_t first_playlist() const noexcept;
+  const std::string& path() const noexcept;
+  /// True when the file has a `track_ids` column.
+  bool has_track_ids() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A file that appears at its destination only when commit() succeeds: the bytes go to a
+/// temporary file in the same directory, which commit() flushes and renames over `path`.
+/// Destroying an uncommitted atomic_file removes the temporary file.
+class atomic_file {
+ public:
+  explicit atomic_file(const std::string& path);
+  ~atomic_file();
+  atomic_file(const atomic_file&) = delete;
+  atomic_file& operator=(const atomic_file&) = delete;
+
+  void write(std::string_view bytes);
+  /// Flush, fsync and rename into place; throws playaug::error on failure.
+  void commit();
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  std::string tmp_path_;
+  std::FILE* file_ = nullptr;
+};
+
+/// Writes datasets chunk by chunk into one CSV file, atomically (see atomic_file).
+class csv_writer {
+ public:
+  /// `with_track_ids` adds the `track_ids` column.
+  explicit csv_writer(const std::string& path, bool with_track_ids = false);
+  ~csv_writer();
+  /// Append every playlist of `chunk`.
+  void write(const dataset& chunk);
+  /// Finish the file and move it into place.
+  void commit();
+
+ private:
+  atomic_file file_;
+  bool with_track_ids_;
+  std::string scratch_;
+};
+
+/// Write `ds` to `path` atomically (with a `track_ids` column when ds.track_ids is set).
+void write_csv(const std::string& path, const dataset& ds);
+
+/// The CSV text of `ds`, as write_csv would write it.
+std::string to_csv(const dataset& ds);
+
+/// Append the shortest decimal form of `v` that reads back as the same float ("0.755",
+/// "-15.05", "1e-05"). Also valid JSON.
+void append_float(std::string& out, float v);
+/// The same for doubles.
+void append_double(std::string& out, double v);
+
+}  // namespace playaug

@@ -1,0 +1,107 @@
+#pragma once
+/// @file pca.hpp
+/// Principal component analysis of song features, as in the notebook: mean-deviation form
+/// B = X - mu, covariance S, symmetric eigendecomposition S = P D P^T, explained-variance
+/// ratios, keep k components, project Y = (X - mu) / scale . P_k^T and reconstruct
+/// X = Y . P_k . scale + mu.
+///
+/// Conventions shared by the CPU (LAPACK dsyevd) and CUDA (cuSOLVER syevd) engines:
+/// eigenvalues in descending order; each eigenvector's sign chosen so that its
+/// largest-magnitude entry is positive (the first such entry on a tie).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "playaug/moments.hpp"
+#include "playaug/resources.hpp"
+#include "playaug/view.hpp"
+
+namespace playaug {
+
+/// Eigen-decomposition of a symmetric matrix.
+struct eigen_result {
+  std::vector<double> values;   ///< [d], descending
+  std::vector<double> vectors;  ///< [d x d], row i is the unit eigenvector of values[i]
+};
+
+/// Eigendecomposition of the symmetric [d x d] row-major matrix `a` (host memory).
+/// CPU: LAPACK dsyevd. CUDA: cuSOLVER syevd in float64 on res.stream(). numeric_error if
+/// the solver fails to converge.
+eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, std::size_t d);
+
+/// Apply the sign convention in place (largest-magnitude entry positive, first on ties).
+void canonicalize_signs(eigen_result& e, std::size_t d);
+
+struct pca_options {
+  /// Keep this many components (1..d). Exclusive with `variance`. Default: all d.
+  std::optional<std::size_t> components;
+  /// Keep the smallest k whose cumulative explained-variance ratio is strictly greater
+  /// than this (0 < variance < 1), as scikit-learn does.
+  std::optional<double> variance;
+  /// Fit on z-scores: divide by the sample standard deviation (ddof = 1). A constant
+  /// feature keeps scale 1.
+  bool standardize = false;
+};
+
+struct pca_model {
+  std::vector<std::string> feature_names;        ///< [d]
+  std::uint64_t n_samples = 0;
+  std::vector<double> mean;                      ///< [d]
+  std::vector<double> scale;                     ///< [d], all 1 unless standardized
+  std::vector<double> eigenvalues;               ///< [d], descending
+  std::vector<double> explained_variance_ratio;  ///< [d]
+  std::size_t n_components = 0;                  ///< k
+  std::vector<double> components;                ///< [k x d], row-major, unit rows
+  /// Indices of constant features (zero variance) found while standardizing.
+  std::vector<std::size_t> constant_features;
+
+  std::size_t dim() const noexcept { return mean.size(); }
+
+  /// The MODEL.json object: exactly the keys format, version, feature_names, n_samples,
+  /// mean, scale, eigenvalues, explained_variance_ratio, n_components, components.
+  std::string to_json() const;
+  /// Parse and validate MODEL.json text; `source` names it in error messages.
+  static pca_model from_json(const std::string& text, const std::string& source = "<model>");
+  /// Read and parse a model file.
+  static pca_model load(const std::string& path);
+  /// Write the model atomically.
+  void save(const std::string& path) const;
+};
+
+/// Fit from accumulated moments (n >= 2). `feature_names` must have m.dim() entries.
+pca_model fit_pca(const resources& res, const moments& m, const pca_options& opts,
+                  const std::vector<std::string>& feature_names);
+
+/// Fit on the rows of `x` (host or device memory).
+pca_model fit_pca(const resources& res, matrix_view<const float> x, const pca_options& opts,
+                  const std::vector<std::string>& feature_names);
+
+/// y = (x - mean) / scale . components^T.  x: [n x d], y: [n x k]; host or device memory
+/// (both in the same space). Arithmetic in float64, results rounded to float32.
+void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
+               matrix_view<float> y);
+
+/// x = y . components . scale + mean.  y: [n x k], x: [n x d].
+void inverse_transform(const resources& res, const pca_model& model,
+                       matrix_view<const float> y, matrix_view<float> x);
+
+/// PCA of every playlist on its own: for playlist p (rows offsets[p] .. offsets[p+1]),
+/// the mean, all d eigenvalues of its covariance (descending) and the d eigenvectors
+/// (sign convention as above). Playlists with fewer than 2 songs get n < 2, a mean (zeros
+/// when empty) and zero eigenvalues with identity vectors.
+/// CUDA: a segmented moments kernel and cuSOLVER syevjBatched (d <= 32). CPU: LAPACK per
+/// playlist.
+struct batched_pca {
+  std::size_t dim = 0;
+  std::vector<std::uint64_t> n;     ///< [P]
+  std::vector<double> mean;         ///< [P x d]
+  std::vector<double> eigenvalues;  ///< [P x d]
+  std::vector<double> components;   ///< [P x d x d], row i of block p = i-th eigenvector
+};
+batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
+                                 vector_view<const std::uint64_t> offsets);
+
+}  // namespace playaug

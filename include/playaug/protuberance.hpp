@@ -1,0 +1,113 @@
+#pragma once
+/// @file protuberance.hpp
+/// Random protuberance: each chosen feature component x becomes x * (1 + u), u uniform in
+/// (-p, p]; each component is chosen independently with probability phi.
+///
+/// One random word per component decides both (see random.hpp for its address):
+///     r = uniform01(word)            in (0, 1]
+///     chosen  iff  r <= phi
+///     u = p * (2 * (r / phi) - 1)    (given r <= phi, r / phi is uniform on (0, 1])
+/// Every float operation is rounded individually (no fused multiply-add), so the CPU and
+/// the CUDA engine produce identical bits.
+///
+/// Schema-aware by default: categorical features (key) and binary ones (mode) are left
+/// alone, unit-interval features are clamped to [0, 1]. `raw` applies the formula to every
+/// component with no clamping, as the notebook's prose describes.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "playaug/dataset.hpp"
+#include "playaug/random.hpp"
+#include "playaug/resources.hpp"
+#include "playaug/view.hpp"
+
+namespace playaug {
+
+struct protuberance_params {
+  float p = 0.15f;    ///< maximum relative change, 0 <= p < 1
+  float phi = 0.5f;   ///< probability that a component is changed, 0 <= phi <= 1
+  bool raw = false;   ///< ignore the schema: change every component, never clamp
+  std::uint64_t seed = 0;
+  purpose stream = purpose::protuberance;  ///< which random stream to draw from
+
+  /// usage_error when p or phi is out of range (or NaN).
+  void validate() const;
+};
+
+/// What protuberance does to one feature column.
+enum class feature_rule : std::uint8_t {
+  keep = 0,   ///< never changed (categorical, binary)
+  free = 1,   ///< changed, not clamped
+  clamp = 2,  ///< changed, then clamped to [lo, hi]
+};
+
+/// Per-feature rule and bounds, derived once from the schema.
+struct feature_rules {
+  std::vector<feature_rule> rule;  ///< [d]
+  std::vector<float> lo, hi;       ///< [d], used where rule == clamp
+};
+feature_rules make_feature_rules(const feature_schema& schema, bool raw);
+
+namespace detail {
+
+// Individually rounded float operations; on the device the intrinsics stop the compiler
+// from contracting a*b+c into an FMA, on the host the build uses -ffp-contract=off.
+PLAYAUG_HD float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+PLAYAUG_HD float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+PLAYAUG_HD float div_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+
+}  // namespace detail
+
+/// The protuberance of one component: x itself when not chosen or rule == keep.
+PLAYAUG_HD float protuberate(float x, std::uint32_t word, float p, float phi, feature_rule rule,
+                             float lo, float hi) {
+  if (rule == feature_rule::keep) return x;
+  const float r = uniform01(word);
+  if (!(r <= phi)) return x;
+  const float t = detail::div_rn(r, phi);
+  const float u = detail::mul_rn(p, detail::add_rn(detail::mul_rn(2.0f, t), -1.0f));
+  float y = detail::mul_rn(x, detail::add_rn(1.0f, u));
+  if (rule == feature_rule::clamp) {
+    y = y < lo ? lo : y;
+    y = y > hi ? hi : y;
+  }
+  return y;
+}
+
+/// Apply protuberance in place to the songs of consecutive playlists.
+/// @param res      execution resources
+/// @param x        [songs x d] features, host or device memory; modified in place
+/// @param offsets  [playlists + 1] song offsets into x (offsets[0] == 0), same memory
+///                 space as x
+/// @param schema   d features (rules derived via make_feature_rules)
+/// @param prm      parameters; validated
+/// @param copy     copy index of the random layout (augment uses 1..K)
+/// @param first_playlist  index of offsets' first playlist in the whole file
+/// @note CUDA: stream-ordered on res.stream() for device memory; host memory is copied
+///       to the device and back, and the call synchronises.
+void protuberance(const resources& res, matrix_view<float> x,
+                  vector_view<const std::uint64_t> offsets, const feature_schema& schema,
+                  const protuberance_params& prm, std::uint32_t copy,
+                  std::uint64_t first_playlist = 0);
+
+}  // namespace playaug
