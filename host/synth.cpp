@@ -75,6 +75,17 @@ struct playlist_plan {
   double style = 0, tempo_centre = 0, dance_offset = 0, loudness_offset = 0;
 };
 
+/// True when segments s and t of `plan` hold the same set of moods.
+bool same_moods(const playlist_plan& plan, int s, int t) {
+  if (plan.mood_count[s] != plan.mood_count[t]) return false;
+  for (int i = 0; i < plan.mood_count[s]; ++i) {
+    bool found = false;
+    for (int j = 0; j < plan.mood_count[t]; ++j) found = found || plan.moods[s][i] == plan.moods[t][j];
+    if (!found) return false;
+  }
+  return true;
+}
+
 playlist_plan plan_playlist(const synth_params& p, std::uint64_t index) {
   const std::uint64_t sub = stream_subsequence(purpose::synth, 0, static_cast<std::uint32_t>(index));
   std::array<std::uint32_t, 32> w;
@@ -108,6 +119,20 @@ playlist_plan plan_playlist(const synth_params& p, std::uint64_t index) {
       const double angle = 2.0 * kPi * m / kMoods;
       v += std::cos(angle);
       a += std::sin(angle);
+    }
+    // Consecutive segments are a mood transition: when a segment repeats the previous
+    // one's moods, rotate its ids by 1..28 (a rotation of at most 3 of 29 ids never
+    // maps the set onto itself, and keeps the ids distinct).
+    if (s > 0 && same_moods(plan, s - 1, s)) {
+      const int shift = 1 + static_cast<int>(below(w[24 + s], kMoods - 1));
+      v = a = 0;
+      for (int j = 0; j < k; ++j) {
+        const int m = (plan.moods[s][j] + shift) % kMoods;
+        plan.moods[s][j] = m;
+        const double angle = 2.0 * kPi * m / kMoods;
+        v += std::cos(angle);
+        a += std::sin(angle);
+      }
     }
     plan.valence[s] = v / k;
     plan.arousal[s] = a / k;

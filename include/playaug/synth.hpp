@@ -2,7 +2,8 @@
 /// @file synth.hpp
 /// Synthetic playlist datasets that look like real Spotify data.
 ///
-/// Each playlist has 2 or 3 mood segments of 1 to 3 distinct mood ids in 0..28, and
+/// Each playlist has 2 or 3 mood segments of 1 to 3 distinct mood ids in 0..28 (two
+/// consecutive segments never hold the same moods), and
 /// `min_songs..max_songs` songs with the 11 Spotify audio features of
 /// feature_schema::spotify(). The songs are split into contiguous runs, one per segment,
 /// and each run's features follow its segment's moods, so that a model can learn the

@@ -133,6 +133,14 @@ TEST(Synth, LayoutAndValueRanges) {
       EXPECT_EQ(distinct.size(), k) << "moods of a segment are distinct";
     }
   }
+  // Consecutive segments are transitions between different mood sets.
+  for (std::size_t i = 0; i < ds.playlists(); ++i) {
+    for (auto s = ds.segment_offsets[i] + 1; s < ds.segment_offsets[i + 1]; ++s) {
+      const std::set<int> prev(ds.moods.begin() + ds.mood_offsets[s - 1], ds.moods.begin() + ds.mood_offsets[s]);
+      const std::set<int> cur(ds.moods.begin() + ds.mood_offsets[s], ds.moods.begin() + ds.mood_offsets[s + 1]);
+      ASSERT_NE(prev, cur) << "playlist " << ds.ids[i] << " segment " << s;
+    }
+  }
   // Every count in [min, max] occurs, nothing outside.
   EXPECT_EQ(*song_counts.begin(), 2u);
   EXPECT_EQ(*song_counts.rbegin(), 9u);
@@ -289,6 +297,21 @@ TEST(Synth, ZeroPlaylistsWritesAHeaderOnlyFile) {
   const dataset back = read_csv(path);
   EXPECT_EQ(back.playlists(), 0u);
   std::remove(path.c_str());
+}
+
+TEST(Synth, ShippedSampleIsSeedSeven) {
+  // data/sample/playlists.csv is `playaug synth --playlists 300 --seed 7 --empty-fraction 0.02`.
+  synth_params p = small(300, 7);
+  p.empty_fraction = 0.02;
+  const dataset expected = synthesize(resources(backend::cpu, 2), p);
+  const dataset sample = read_csv(test::source_dir() + "/data/sample/playlists.csv");
+  EXPECT_EQ(sample.ids, expected.ids);
+  EXPECT_EQ(sample.null_features, expected.null_features);
+  EXPECT_GT(sample.null_playlists(), 0u);
+  EXPECT_EQ(sample.song_offsets, expected.song_offsets);
+  EXPECT_TRUE(sample.features == expected.features);
+  EXPECT_EQ(sample.mood_offsets, expected.mood_offsets);
+  EXPECT_EQ(sample.moods, expected.moods);
 }
 
 }  // namespace
