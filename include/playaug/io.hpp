@@ -12,19 +12,23 @@
 /// - the first column is the playlist id (its header cell may be empty or named);
 /// - `moods_states` is a list of segments, each a list of integer mood ids;
 /// - `features` is a list of songs, each a list of d finite numbers, or `[null]` for a
-///   playlist without songs;
+///   playlist without songs (flagged in dataset::null_features); `[]` is a playlist without
+///   songs that is not flagged. The first song of the file fixes d;
 /// - an optional `track_ids` column holds a JSON list of strings, one per song;
 /// - other columns are ignored.
 /// RFC 4180 quoting (including doubled quotes and quoted commas and newlines), CRLF line
-/// ends, a UTF-8 byte-order mark and a missing final newline are accepted.
+/// ends, a UTF-8 byte-order mark and a missing final newline are accepted; blank lines are
+/// skipped. Cells follow the JSON grammar (whitespace allowed); numbers must be finite and
+/// within float32 range (moods: int32), and values too small for float32 read as zero.
 ///
 /// Problems raise playaug::data_error with the 1-based line where the offending record
 /// starts and the playlist id when known.
 ///
-/// Writing produces the same format, readable by `pd.read_csv(path, index_col=0)` plus
-/// `json.loads` per cell, with floats in shortest round-trip form (so write -> read gives
-/// back identical float32 values). Files are written to a temporary file in the target
-/// directory and renamed into place only on success.
+/// Writing produces the same format, byte for byte what pandas' `to_csv` writes for cells
+/// made by `json.dumps`, readable by `pd.read_csv(path, index_col=0)` plus `json.loads` per
+/// cell, with floats in shortest round-trip form (so write -> read gives back identical
+/// float32 values). Files are written to a temporary file in the target directory and
+/// renamed into place only on success.
 
 #include <cstddef>
 #include <cstdint>
@@ -62,6 +66,8 @@ class csv_reader {
 
   /// Index of the first playlist of the last chunk within the file.
   std::uint64_t first_playlist() const noexcept;
+  /// Bytes of the file consumed so far (for progress reports: compare with the file size).
+  std::uint64_t bytes_read() const noexcept;
   const std::string& path() const noexcept;
   /// True when the file has a `track_ids` column.
   bool has_track_ids() const noexcept;
@@ -73,7 +79,8 @@ class csv_reader {
 
 /// A file that appears at its destination only when commit() succeeds: the bytes go to a
 /// temporary file in the same directory, which commit() flushes and renames over `path`.
-/// Destroying an uncommitted atomic_file removes the temporary file.
+/// Destroying an uncommitted atomic_file removes the temporary file. `path` "-" writes to
+/// standard output directly (commit() flushes it).
 class atomic_file {
  public:
   explicit atomic_file(const std::string& path);
@@ -115,8 +122,10 @@ void write_csv(const std::string& path, const dataset& ds);
 /// The CSV text of `ds`, as write_csv would write it.
 std::string to_csv(const dataset& ds);
 
-/// Append the shortest decimal form of `v` that reads back as the same float ("0.755",
-/// "-15.05", "1e-05"). Also valid JSON.
+/// Append the shortest decimal digits that read back as the same float, laid out as
+/// Python's repr() and json.dumps() do ("0.755", "-15.05", "1e-05", "1.0", "100000.0",
+/// "1e+16"): valid JSON, and what pandas would write. Non-finite values are written as
+/// Python's json writes them (NaN, Infinity, -Infinity); the CSV writer refuses them.
 void append_float(std::string& out, float v);
 /// The same for doubles.
 void append_double(std::string& out, double v);
