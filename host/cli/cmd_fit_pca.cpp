@@ -1,8 +1,249 @@
-// PLACEHOLDER: replaced by the real command.
+// playaug fit-pca: fit a PCA model to one or more playlist CSV files, streamed chunk by
+// chunk (moments per chunk, merged), or PCA of every playlist on its own.
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
 #include "cli/cli.hpp"
+#include "playaug/dataset.hpp"
 #include "playaug/error.hpp"
+#include "playaug/io.hpp"
+#include "playaug/moments.hpp"
+#include "playaug/pca.hpp"
+
 namespace playaug::cli {
-void add_fit_pca_command(CLI::App& app) {
-  app.add_subcommand("fit-pca", "(not yet available)")->callback([] { throw error("not yet available"); });
+
+namespace {
+
+struct fit_pca_args {
+  std::vector<std::string> files;
+  std::string output;
+  std::size_t components = 0;  // 0: not given
+  double variance = 0.0;
+  bool has_variance = false;
+  bool standardize = false;
+  bool per_playlist = false;
+  std::size_t chunk_songs = std::size_t{1} << 16;
+  compute_options compute;
+};
+
+/// Checks that every file has the dimension of the first song seen.
+class dim_guard {
+ public:
+  /// The dimension of `chunk` (0 while no song was seen) against the first file's.
+  void check(const dataset& chunk, const std::string& file) {
+    if (chunk.dim == 0) return;
+    if (dim_ == 0) {
+      dim_ = chunk.dim;
+      first_ = file;
+      return;
+    }
+    if (chunk.dim != dim_) {
+      throw data_error(file, 0,
+                       "songs have " + std::to_string(chunk.dim) + " features, but those of " +
+                           first_ + " have " + std::to_string(dim_) +
+                           " (all inputs must have the same features)");
+    }
+  }
+  std::size_t dim() const noexcept { return dim_; }
+
+ private:
+  std::size_t dim_ = 0;
+  std::string first_;
+};
+
+[[noreturn]] void no_songs(const fit_pca_args& a) {
+  throw data_error(a.files.size() == 1 ? a.files.front() : a.files.front() + " ...", 0,
+                   "no songs to fit (every playlist is empty or [null])");
 }
+
+std::string percent(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%6.2f%%", 100.0 * ratio);
+  return buf;
+}
+
+/// The scree table: one line per component with a bar proportional to its ratio.
+void print_table(const pca_model& m, bool standardized) {
+  const std::size_t d = m.dim();
+  const std::size_t k = m.n_components;
+  double kept = 0.0;
+  for (std::size_t i = 0; i < k; ++i) kept += m.explained_variance_ratio[i];
+  std::printf(
+      "PCA of %llu songs x %zu features (%s matrix): keeping %zu of %zu components, "
+      "%.2f%% of the variance\n",
+      static_cast<unsigned long long>(m.n_samples), d, standardized ? "correlation" : "covariance",
+      k, d, 100.0 * kept);
+  std::printf("  PC    eigenvalue    ratio  cumulative\n");
+  constexpr int bar_width = 40;
+  double cumulative = 0.0;
+  for (std::size_t i = 0; i < d; ++i) {
+    const double r = m.explained_variance_ratio[i];
+    cumulative += r;
+    const int bar = static_cast<int>(std::lround(r * bar_width));
+    const std::string bars(static_cast<std::size_t>(bar), '#');
+    std::printf("%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
+                percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
+  }
+  std::fflush(stdout);
+}
+
+void fit_whole(const fit_pca_args& a) {
+  if (a.has_variance && !(a.variance > 0.0 && a.variance < 1.0)) {
+    throw usage_error("--variance must be strictly between 0 and 1");
+  }
+  resources res = make_resources(a.compute);
+  moments total;
+  dim_guard guard;
+  dataset chunk;
+  for (const auto& file : a.files) {
+    csv_reader reader(file);
+    while (reader.next(chunk, a.chunk_songs)) {
+      guard.check(chunk, file);
+      if (chunk.songs() == 0) continue;
+      total.merge(compute_moments(res, chunk.feature_matrix()));
+    }
+  }
+  if (guard.dim() == 0) no_songs(a);
+  if (total.n < 2) {
+    throw data_error(a.files.front(), 0,
+                     "a PCA needs at least 2 songs, the input has " + std::to_string(total.n));
+  }
+  pca_options opts;
+  if (a.components != 0) opts.components = a.components;
+  if (a.has_variance) opts.variance = a.variance;
+  opts.standardize = a.standardize;
+  const auto names = feature_schema::for_dim(guard.dim()).names();
+  const pca_model model = fit_pca(res, total, opts, names);
+  for (const std::size_t j : model.constant_features) {
+    std::cerr << "playaug: warning: feature '" << names[j]
+              << "' is constant; --standardize keeps its scale at 1\n";
+  }
+  model.save(a.output);
+  if (!a.compute.quiet) print_table(model, a.standardize);
+}
+
+void append_numbers(std::string& out, const double* v, std::size_t n) {
+  out += '[';
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i != 0) out += ", ";
+    append_double(out, v[i]);
+  }
+  out += ']';
+}
+
+/// One entry of the per-playlist output.
+void append_playlist(std::string& out, bool& first, const std::string& id, std::uint64_t n,
+                     const double* mean, const double* values, const double* vectors,
+                     std::size_t d) {
+  out += first ? "\n  " : ",\n  ";
+  first = false;
+  out += "{\"id\": " + nlohmann::json(id).dump() + ", \"n\": " + std::to_string(n) + ", \"mean\": ";
+  append_numbers(out, mean, d);
+  out += ", \"eigenvalues\": ";
+  append_numbers(out, values, d);
+  out += ", \"components\": [";
+  for (std::size_t i = 0; i < d; ++i) {
+    if (i != 0) out += ", ";
+    append_numbers(out, vectors + i * d, d);
+  }
+  out += "]}";
+}
+
+void fit_per_playlist(const fit_pca_args& a) {
+  resources res = make_resources(a.compute);
+  atomic_file file(a.output);
+  std::string out;
+  bool first = true;
+  dim_guard guard;
+  std::vector<std::string> pending;  // songless playlists met before the dimension is known
+  std::size_t playlists = 0;
+  auto header = [&](std::size_t d) {
+    out += "{\"format\": \"playaug-pca-per-playlist\", \"version\": 1, \"feature_names\": ";
+    out += nlohmann::json(feature_schema::for_dim(d).names()).dump();
+    out += ", \"playlists\": [";
+    const std::vector<double> zeros(d, 0.0);
+    std::vector<double> identity(d * d, 0.0);
+    for (std::size_t j = 0; j < d; ++j) identity[j * d + j] = 1.0;
+    for (const auto& id : pending) {
+      append_playlist(out, first, id, 0, zeros.data(), zeros.data(), identity.data(), d);
+    }
+    pending.clear();
+  };
+  dataset chunk;
+  for (const auto& name : a.files) {
+    csv_reader reader(name);
+    while (reader.next(chunk, a.chunk_songs)) {
+      const std::size_t before = guard.dim();
+      guard.check(chunk, name);
+      playlists += chunk.playlists();
+      if (guard.dim() == 0) {
+        pending.insert(pending.end(), chunk.ids.begin(), chunk.ids.end());
+        continue;
+      }
+      if (before == 0) header(guard.dim());
+      const std::size_t d = guard.dim();
+      const batched_pca b = fit_pca_per_playlist(
+          res, chunk.feature_matrix(),
+          vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+      for (std::size_t p = 0; p < chunk.playlists(); ++p) {
+        append_playlist(out, first, chunk.ids[p], b.n[p], b.mean.data() + p * d,
+                        b.eigenvalues.data() + p * d, b.components.data() + p * d * d, d);
+      }
+      file.write(out);
+      out.clear();
+    }
+  }
+  if (guard.dim() == 0) no_songs(a);
+  out += "\n]}\n";
+  file.write(out);
+  file.commit();
+  if (!a.compute.quiet) {
+    std::cerr << "playaug: per-playlist PCA of " << playlists << " playlists written to "
+              << a.output << '\n';
+  }
+}
+
+}  // namespace
+
+void add_fit_pca_command(CLI::App& app) {
+  auto a = std::make_shared<fit_pca_args>();
+  CLI::App* cmd = app.add_subcommand(
+      "fit-pca",
+      "Fit a PCA model to the songs of playlist CSV files (streamed; memory stays bounded), "
+      "or PCA of every playlist with --per-playlist");
+  cmd->add_option("files", a->files, "Playlist CSV files, all with the same features")->required();
+  cmd->add_option("-o,--output", a->output, "Where to write the model (MODEL.json)")->required();
+  auto* components =
+      cmd->add_option("--components,-k", a->components, "Keep this many components (default: all)")
+          ->check(CLI::PositiveNumber);
+  auto* variance = cmd->add_option("--variance", a->variance,
+                                   "Keep the fewest components whose cumulative explained-variance "
+                                   "ratio exceeds F (0 < F < 1)");
+  components->excludes(variance);
+  auto* standardize =
+      cmd->add_flag("--standardize", a->standardize, "Fit on z-scores (the correlation matrix)");
+  auto* per_playlist = cmd->add_flag(
+      "--per-playlist", a->per_playlist,
+      "PCA of every playlist on its own: id, n, mean, eigenvalues and components per playlist");
+  per_playlist->excludes(components)->excludes(variance)->excludes(standardize);
+  cmd->add_option("--chunk-songs", a->chunk_songs, "Songs read per streamed chunk")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_compute_options(cmd, a->compute);
+  cmd->callback([a, variance] {
+    a->has_variance = variance->count() != 0;
+    if (a->per_playlist) {
+      fit_per_playlist(*a);
+    } else {
+      fit_whole(*a);
+    }
+  });
+}
+
 }  // namespace playaug::cli
