@@ -45,36 +45,37 @@ void append_shortest(std::string& out, T v) {
   for (; p < end; ++p) x = x * 10 + (*p - '0');
   if (exp_negative) x = -x;
 
-  if (negative) out += '-';
+  // Lay the digits out in a local buffer and append once.
+  char text[64];
+  char* o = text;
+  if (negative) *o++ = '-';
   if (x >= 16 || x < -4) {
-    out += digits[0];
+    *o++ = digits[0];
     if (nd > 1) {
-      out += '.';
-      out.append(digits + 1, digits + nd);
+      *o++ = '.';
+      for (int i = 1; i < nd; ++i) *o++ = digits[i];
     }
-    out += 'e';
-    out += exp_negative ? '-' : '+';
-    if (x < 0) x = -x;
-    if (x < 10) out += '0';
-    char eb[8];
-    const auto er = std::to_chars(eb, eb + sizeof eb, x);
-    out.append(eb, er.ptr);
+    *o++ = 'e';
+    *o++ = exp_negative ? '-' : '+';
+    const int ax = x < 0 ? -x : x;
+    if (ax < 10) *o++ = '0';
+    o = std::to_chars(o, text + sizeof text, ax).ptr;
   } else if (x >= 0) {
     const int int_digits = x + 1;
+    for (int i = 0; i < int_digits; ++i) *o++ = i < nd ? digits[i] : '0';
+    *o++ = '.';
     if (nd <= int_digits) {
-      out.append(digits, digits + nd);
-      out.append(static_cast<std::size_t>(int_digits - nd), '0');
-      out += ".0";
+      *o++ = '0';
     } else {
-      out.append(digits, digits + int_digits);
-      out += '.';
-      out.append(digits + int_digits, digits + nd);
+      for (int i = int_digits; i < nd; ++i) *o++ = digits[i];
     }
   } else {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-x - 1), '0');
-    out.append(digits, digits + nd);
+    *o++ = '0';
+    *o++ = '.';
+    for (int i = 0; i < -x - 1; ++i) *o++ = '0';
+    for (int i = 0; i < nd; ++i) *o++ = digits[i];
   }
+  out.append(text, o);
 }
 
 }  // namespace

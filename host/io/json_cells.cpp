@@ -1,6 +1,7 @@
 #include "io/json_cells.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <system_error>
@@ -39,9 +40,13 @@ class cursor {
   void ws() noexcept { p_ = skip_ws(p_, e_); }
   bool at_end() const noexcept { return p_ == e_; }
   bool peek(char c) const noexcept { return p_ < e_ && *p_ == c; }
+  void advance() noexcept { ++p_; }
   void expect(char c, const char* what) {
-    if (!peek(c)) fail(std::string("expected ") + what + ", found " + found());
+    if (!peek(c)) fail_expected(what);
     ++p_;
+  }
+  [[noreturn]] [[gnu::cold]] [[gnu::noinline]] void fail_expected(const char* what) const {
+    fail(std::string("expected ") + what + ", found " + found());
   }
   /// Consume the literal `null` when it is next.
   bool take_null() {
@@ -85,8 +90,64 @@ class cursor {
   }
 
   /// A float32 number. `where` describes it for range errors ("song 2, feature 5").
+  ///
+  /// Fast path (Clinger): when the decimal significand w fits in 24 bits and the decimal
+  /// exponent k in [-10, 10], both w and 10^|k| are exact floats, so one IEEE division or
+  /// multiplication gives the correctly rounded result, as from_chars would. Everything
+  /// else, and every malformed number, takes the general path.
   template <typename Where>
   float number(Where&& where) {
+    static constexpr float pow10[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+    const char* p = p_;
+    const bool negative = p < e_ && *p == '-';
+    if (negative) ++p;
+    std::uint32_t w = 0;
+    int digits = 0;  // significant digits in w
+    int exp10 = 0;
+    if (p < e_ && *p >= '1' && *p <= '9') {
+      do {
+        w = w * 10 + static_cast<std::uint32_t>(*p - '0');
+        ++p;
+        if (++digits > 8) return number_general(where);
+      } while (p < e_ && is_digit(*p));
+    } else if (p < e_ && *p == '0' && !(p + 1 < e_ && is_digit(p[1]))) {
+      ++p;
+    } else {
+      return number_general(where);
+    }
+    if (p < e_ && *p == '.') {
+      ++p;
+      if (p == e_ || !is_digit(*p)) return number_general(where);
+      do {
+        w = w * 10 + static_cast<std::uint32_t>(*p - '0');
+        ++p;
+        --exp10;
+        if (w != 0 && ++digits > 8) return number_general(where);
+      } while (p < e_ && is_digit(*p));
+    }
+    if (p < e_ && (*p == 'e' || *p == 'E')) {
+      ++p;
+      bool exp_negative = false;
+      if (p < e_ && (*p == '+' || *p == '-')) exp_negative = *p++ == '-';
+      if (p == e_ || !is_digit(*p)) return number_general(where);
+      int x = 0;
+      do {
+        x = x * 10 + (*p - '0');
+        ++p;
+        if (x > 100) return number_general(where);
+      } while (p < e_ && is_digit(*p));
+      exp10 += exp_negative ? -x : x;
+    }
+    if (w > (std::uint32_t{1} << 24) || exp10 < -10 || exp10 > 10) return number_general(where);
+    float v = static_cast<float>(w);
+    v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+    p_ = p;
+    return negative ? -v : v;
+  }
+
+  /// Any JSON number, through std::from_chars; reports malformed and out-of-range ones.
+  template <typename Where>
+  [[gnu::noinline]] float number_general(Where&& where) {
     const char* s = p_;
     const char* t = scan_number("a number");
     float v = 0.0f;
@@ -257,14 +318,14 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
   c.expect('[', "'[' starting the list of songs");
   c.ws();
   if (c.peek(']')) {
-    c.expect(']', "']'");
+    c.advance();
     c.finish();
     return res;
   }
   if (c.take_null()) {
     c.ws();
     if (!c.peek(']')) c.fail("[null] must be the whole cell; found " + c.found() + " after null");
-    c.expect(']', "']'");
+    c.advance();
     c.finish();
     res.is_null = true;
     return res;
@@ -273,7 +334,8 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
     const std::size_t song = res.songs + 1;
     const char* song_start = c.pos();
     if (c.peek('n')) c.fail("null is only valid as the whole cell [null] (song " + std::to_string(song) + ")");
-    c.expect('[', ("'[' starting song " + std::to_string(song)).c_str());
+    if (!c.peek('[')) c.fail("expected '[' starting song " + std::to_string(song) + ", found " + c.found());
+    c.advance();
     c.ws();
     if (c.peek(']')) {
       throw cell_error(static_cast<std::size_t>(song_start - cell.data()),
@@ -288,12 +350,12 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
       ++n;
       c.ws();
       if (c.peek(',')) {
-        c.expect(',', "','");
+        c.advance();
         c.ws();
         continue;
       }
       if (c.peek(']')) {
-        c.expect(']', "']'");
+        c.advance();
         break;
       }
       c.fail("expected ',' or ']' after feature " + std::to_string(n) + " of song " + std::to_string(song) +
@@ -310,12 +372,12 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
     ++res.songs;
     c.ws();
     if (c.peek(',')) {
-      c.expect(',', "','");
+      c.advance();
       c.ws();
       continue;
     }
     if (c.peek(']')) {
-      c.expect(']', "']'");
+      c.advance();
       break;
     }
     c.fail("expected ',' or ']' after song " + std::to_string(song) + ", found " + c.found());
@@ -333,17 +395,18 @@ std::size_t parse_moods_cell(std::string_view cell, std::vector<std::int32_t>& m
   c.ws();
   std::size_t segments = 0;
   if (c.peek(']')) {
-    c.expect(']', "']'");
+    c.advance();
     c.finish();
     return 0;
   }
   for (;;) {
     const std::size_t seg = segments + 1;
-    c.expect('[', ("'[' starting segment " + std::to_string(seg)).c_str());
+    if (!c.peek('[')) c.fail("expected '[' starting segment " + std::to_string(seg) + ", found " + c.found());
+    c.advance();
     c.ws();
     std::size_t n = 0;
     if (c.peek(']')) {
-      c.expect(']', "']'");
+      c.advance();
     } else {
       for (;;) {
         moods.push_back(c.integer([&] {
@@ -352,12 +415,12 @@ std::size_t parse_moods_cell(std::string_view cell, std::vector<std::int32_t>& m
         ++n;
         c.ws();
         if (c.peek(',')) {
-          c.expect(',', "','");
+          c.advance();
           c.ws();
           continue;
         }
         if (c.peek(']')) {
-          c.expect(']', "']'");
+          c.advance();
           break;
         }
         c.fail("expected ',' or ']' after mood " + std::to_string(n) + " of segment " + std::to_string(seg) +
@@ -368,12 +431,12 @@ std::size_t parse_moods_cell(std::string_view cell, std::vector<std::int32_t>& m
     ++segments;
     c.ws();
     if (c.peek(',')) {
-      c.expect(',', "','");
+      c.advance();
       c.ws();
       continue;
     }
     if (c.peek(']')) {
-      c.expect(']', "']'");
+      c.advance();
       break;
     }
     c.fail("expected ',' or ']' after segment " + std::to_string(seg) + ", found " + c.found());
@@ -390,14 +453,14 @@ std::size_t parse_string_list_cell(std::string_view cell, std::vector<std::strin
   c.expect('[', "'[' starting a list of strings");
   c.ws();
   if (c.peek(']')) {
-    c.expect(']', "']'");
+    c.advance();
     c.finish();
     return 0;
   }
   if (c.take_null()) {
     c.ws();
     if (!c.peek(']')) c.fail("[null] must be the whole cell; found " + c.found() + " after null");
-    c.expect(']', "']'");
+    c.advance();
     c.finish();
     is_null = true;
     return 0;
@@ -409,12 +472,12 @@ std::size_t parse_string_list_cell(std::string_view cell, std::vector<std::strin
     ++n;
     c.ws();
     if (c.peek(',')) {
-      c.expect(',', "','");
+      c.advance();
       c.ws();
       continue;
     }
     if (c.peek(']')) {
-      c.expect(']', "']'");
+      c.advance();
       break;
     }
     c.fail("expected ',' or ']' after string " + std::to_string(n) + ", found " + c.found());

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -195,6 +196,37 @@ TEST(IoReader, NumbersAsJsonWritesThem) {
   EXPECT_EQ(f[2], 12345678901234567890.0f);
   EXPECT_EQ(f[3], 3.4028234e38f);
   EXPECT_EQ(f[4], 0.0f);  // below the smallest float32: rounds to zero
+}
+
+TEST(IoReader, NumbersMatchStrtof) {
+  // Decimal forms of every length, through both the fast path (short significands, small
+  // exponents) and the general one; glibc's strtof (correctly rounded) is the reference.
+  std::mt19937 rng(3);
+  std::vector<std::string> tokens;
+  auto digits = [&](int n, bool lead_nonzero) {
+    std::string d;
+    for (int i = 0; i < n; ++i) d += static_cast<char>('0' + (i == 0 && lead_nonzero ? 1 + rng() % 9 : rng() % 10));
+    return d;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = rng() % 3 == 0 ? "-" : "";
+    const int int_digits = static_cast<int>(rng() % 10);
+    t += int_digits == 0 ? "0" : digits(int_digits, true);
+    if (rng() % 4 != 0) t += "." + digits(1 + static_cast<int>(rng() % 12), false);
+    if (rng() % 3 == 0) t += (rng() % 2 ? "e" : "E") + std::string(rng() % 2 ? "-" : (rng() % 2 ? "+" : "")) +
+                             std::to_string(rng() % 25);
+    tokens.push_back(t);
+  }
+  std::string cell = "[";
+  for (std::size_t i = 0; i < tokens.size(); ++i) cell += (i ? ", [" : "[") + tokens[i] + "]";
+  cell += "]";
+  const dataset ds = playaug::parse_csv(header + "p,[],\"" + cell + "\"\n");
+  ASSERT_EQ(ds.songs(), tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const float ref = std::strtof(tokens[i].c_str(), nullptr);
+    ASSERT_EQ(std::memcmp(&ds.features[i], &ref, sizeof ref), 0)
+        << tokens[i] << ": " << ds.features[i] << " vs strtof " << ref;
+  }
 }
 
 TEST(IoReader, DashReadsStandardInput) {
