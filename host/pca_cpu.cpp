@@ -13,7 +13,40 @@
 #include "parallel.hpp"
 #include "playaug/error.hpp"
 
+// OpenBLAS's thread-count controls, resolved only when OpenBLAS provides BLAS (weak
+// references: null with any other implementation).
+extern "C" {
+void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+}
+
 namespace playaug::cpu_impl {
+
+namespace {
+
+/// While alive, asks OpenBLAS for one thread and restores its count afterwards. OpenBLAS's
+/// threaded builds split even an 11 x 11 dsymv across threads, and its threads then spin
+/// and serialise the per-playlist LAPACK calls, which are already parallel across
+/// playlists (measured: 7x slower with two threads).
+class single_threaded_blas {
+ public:
+  single_threaded_blas() {
+    if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
+      previous_ = openblas_get_num_threads();
+      if (previous_ > 1) openblas_set_num_threads(1);
+    }
+  }
+  ~single_threaded_blas() {
+    if (previous_ > 1) openblas_set_num_threads(previous_);
+  }
+  single_threaded_blas(const single_threaded_blas&) = delete;
+  single_threaded_blas& operator=(const single_threaded_blas&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace
 
 eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d) {
   eigen_result e;
@@ -46,67 +79,139 @@ eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d) {
 }
 
 namespace {
+
 /// Rows per task of transform and inverse_transform.
 constexpr std::size_t transform_rows = 4096;
+/// Rows per tile: the tile's columns are contiguous, so the arithmetic runs across rows
+/// in SIMD lanes while each output still sums its terms in the documented order.
+constexpr std::size_t tile_rows = 64;
+
+bool has_avx2() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool yes = __builtin_cpu_supports("avx2") != 0;
+  return yes;
+#else
+  return false;
+#endif
+}
+
+/// y_rc = sum_j ((x_rj - mean_j) / scale_j) * P_cj, j in order, for rows [r0, r1).
+/// `zt` holds tile_rows * d doubles, `acc` tile_rows.
+__attribute__((always_inline)) inline void project_rows(const pca_model& m, const float* x,
+                                                        float* y, std::size_t rows, double* zt,
+                                                        double* acc) {
+  const std::size_t d = m.dim();
+  const std::size_t k = m.n_components;
+  const double* mean = m.mean.data();
+  const double* scale = m.scale.data();
+  const double* p = m.components.data();
+  for (std::size_t t0 = 0; t0 < rows; t0 += tile_rows) {
+    const std::size_t tr = std::min(tile_rows, rows - t0);
+    const float* xt = x + t0 * d;
+    for (std::size_t r = 0; r < tr; ++r) {
+      for (std::size_t j = 0; j < d; ++j)
+        zt[j * tile_rows + r] = static_cast<double>(xt[r * d + j]);
+    }
+    for (std::size_t j = 0; j < d; ++j) {
+      double* z = zt + j * tile_rows;
+      const double mj = mean[j];
+      const double sj = scale[j];
+      for (std::size_t r = 0; r < tile_rows; ++r) z[r] = (z[r] - mj) / sj;
+    }
+    float* yt = y + t0 * k;
+    for (std::size_t c = 0; c < k; ++c) {
+      const double* pc = p + c * d;
+      for (std::size_t r = 0; r < tile_rows; ++r) acc[r] = 0.0;
+      for (std::size_t j = 0; j < d; ++j) {
+        const double* z = zt + j * tile_rows;
+        const double w = pc[j];
+        for (std::size_t r = 0; r < tile_rows; ++r) acc[r] += z[r] * w;
+      }
+      for (std::size_t r = 0; r < tr; ++r) yt[r * k + c] = static_cast<float>(acc[r]);
+    }
+  }
+}
+
+/// x_rj = (sum_c y_rc * P_cj, c in order) * scale_j + mean_j, for rows [r0, r1).
+/// `yt` holds tile_rows * k doubles, `acc` tile_rows.
+__attribute__((always_inline)) inline void reconstruct_rows(const pca_model& m, const float* y,
+                                                            float* x, std::size_t rows, double* yt,
+                                                            double* acc) {
+  const std::size_t d = m.dim();
+  const std::size_t k = m.n_components;
+  const double* mean = m.mean.data();
+  const double* scale = m.scale.data();
+  const double* p = m.components.data();
+  for (std::size_t t0 = 0; t0 < rows; t0 += tile_rows) {
+    const std::size_t tr = std::min(tile_rows, rows - t0);
+    const float* ys = y + t0 * k;
+    for (std::size_t r = 0; r < tr; ++r) {
+      for (std::size_t c = 0; c < k; ++c)
+        yt[c * tile_rows + r] = static_cast<double>(ys[r * k + c]);
+    }
+    float* xt = x + t0 * d;
+    for (std::size_t j = 0; j < d; ++j) {
+      for (std::size_t r = 0; r < tile_rows; ++r) acc[r] = 0.0;
+      for (std::size_t c = 0; c < k; ++c) {
+        const double* v = yt + c * tile_rows;
+        const double w = p[c * d + j];
+        for (std::size_t r = 0; r < tile_rows; ++r) acc[r] += v[r] * w;
+      }
+      const double sj = scale[j];
+      const double mj = mean[j];
+      for (std::size_t r = 0; r < tile_rows; ++r) acc[r] = acc[r] * sj + mj;
+      for (std::size_t r = 0; r < tr; ++r) xt[r * d + j] = static_cast<float>(acc[r]);
+    }
+  }
+}
+
+using rows_fn = void (*)(const pca_model&, const float*, float*, std::size_t, double*, double*);
+
+void project_baseline(const pca_model& m, const float* x, float* y, std::size_t rows, double* zt,
+                      double* acc) {
+  project_rows(m, x, y, rows, zt, acc);
+}
+__attribute__((target("avx2"))) void project_avx2(const pca_model& m, const float* x, float* y,
+                                                  std::size_t rows, double* zt, double* acc) {
+  project_rows(m, x, y, rows, zt, acc);
+}
+void reconstruct_baseline(const pca_model& m, const float* y, float* x, std::size_t rows,
+                          double* yt, double* acc) {
+  reconstruct_rows(m, y, x, rows, yt, acc);
+}
+__attribute__((target("avx2"))) void reconstruct_avx2(const pca_model& m, const float* y, float* x,
+                                                      std::size_t rows, double* yt, double* acc) {
+  reconstruct_rows(m, y, x, rows, yt, acc);
+}
+
+/// Run `fn` over rows [0, n) in tasks of transform_rows; `width` columns per tile row.
+void run_tiled(const resources& res, rows_fn fn, const pca_model& m, const float* in,
+               std::size_t in_cols, float* out, std::size_t out_cols, std::size_t n,
+               std::size_t width) {
+  const std::size_t tasks = (n + transform_rows - 1) / transform_rows;
+  detail::parallel_for(res.threads(), tasks, [&](std::size_t t) {
+    std::vector<double> tile(tile_rows * width, 0.0);
+    std::vector<double> acc(tile_rows, 0.0);
+    const std::size_t r0 = t * transform_rows;
+    const std::size_t r1 = std::min(n, r0 + transform_rows);
+    fn(m, in + r0 * in_cols, out + r0 * out_cols, r1 - r0, tile.data(), acc.data());
+  });
+}
+
 }  // namespace
 
 void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
                matrix_view<float> y) {
   const std::size_t d = model.dim();
-  const std::size_t k = model.n_components;
-  const std::size_t n = x.rows;
-  // components^T [d x k], so that the inner loop runs over components with unit stride;
-  // each output still sums its d terms in feature order.
-  std::vector<double> pt(d * k);
-  for (std::size_t c = 0; c < k; ++c) {
-    for (std::size_t j = 0; j < d; ++j) pt[j * k + c] = model.components[c * d + j];
-  }
-  const double* mean = model.mean.data();
-  const double* scale = model.scale.data();
-  const std::size_t tasks = (n + transform_rows - 1) / transform_rows;
-  detail::parallel_for(res.threads(), tasks, [&](std::size_t t) {
-    std::vector<double> z(d);
-    std::vector<double> acc(k);
-    const std::size_t r1 = std::min(n, (t + 1) * transform_rows);
-    for (std::size_t r = t * transform_rows; r < r1; ++r) {
-      const float* xr = x.row(r);
-      for (std::size_t j = 0; j < d; ++j) z[j] = (static_cast<double>(xr[j]) - mean[j]) / scale[j];
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::size_t j = 0; j < d; ++j) {
-        const double zj = z[j];
-        const double* p = pt.data() + j * k;
-        for (std::size_t c = 0; c < k; ++c) acc[c] += zj * p[c];
-      }
-      float* yr = y.row(r);
-      for (std::size_t c = 0; c < k; ++c) yr[c] = static_cast<float>(acc[c]);
-    }
-  });
+  run_tiled(res, has_avx2() ? &project_avx2 : &project_baseline, model, x.data, d, y.data,
+            model.n_components, x.rows, d);
 }
 
 void inverse_transform(const resources& res, const pca_model& model, matrix_view<const float> y,
                        matrix_view<float> x) {
-  const std::size_t d = model.dim();
   const std::size_t k = model.n_components;
-  const std::size_t n = y.rows;
-  const double* p = model.components.data();
-  const double* mean = model.mean.data();
-  const double* scale = model.scale.data();
-  const std::size_t tasks = (n + transform_rows - 1) / transform_rows;
-  detail::parallel_for(res.threads(), tasks, [&](std::size_t t) {
-    std::vector<double> acc(d);
-    const std::size_t r1 = std::min(n, (t + 1) * transform_rows);
-    for (std::size_t r = t * transform_rows; r < r1; ++r) {
-      const float* yr = y.row(r);
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::size_t c = 0; c < k; ++c) {
-        const double yc = static_cast<double>(yr[c]);
-        const double* pc = p + c * d;
-        for (std::size_t j = 0; j < d; ++j) acc[j] += yc * pc[j];
-      }
-      float* xr = x.row(r);
-      for (std::size_t j = 0; j < d; ++j) xr[j] = static_cast<float>(acc[j] * scale[j] + mean[j]);
-    }
-  });
+  run_tiled(res, has_avx2() ? &reconstruct_avx2 : &reconstruct_baseline, model, y.data, k, x.data,
+            model.dim(), y.rows, k);
 }
 
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
@@ -122,6 +227,7 @@ batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> 
   // Playlists are small: each is one serial moments pass and one LAPACK call, and the
   // parallelism is across playlists.
   const resources serial(backend::cpu, 1);
+  const single_threaded_blas blas_guard;
   constexpr std::size_t playlists_per_task = 16;
   const std::size_t tasks = (playlists + playlists_per_task - 1) / playlists_per_task;
   detail::parallel_for(res.threads(), tasks, [&](std::size_t t) {

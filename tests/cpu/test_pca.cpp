@@ -405,6 +405,44 @@ TEST(Transform, RoundTripWithAllComponents) {
   }
 }
 
+TEST(Transform, EqualsTheFloat64FormulaAcrossSizes) {
+  // y = (x - mean) / scale . P^T and x = y . P * scale + mean, each sum in index order
+  // from 0, rounded once to float: the documented arithmetic, for sizes around the tiles.
+  pca_options o;
+  o.components = 4;
+  o.standardize = true;
+  const pca_model m = fit_fixture(o);
+  const std::size_t d = 11, k = 4;
+  std::mt19937 gen(8);
+  std::uniform_real_distribution<float> unit(-1.0f, 130.0f);
+  const resources res(backend::cpu, 2);
+  for (const std::size_t n : {1u, 2u, 63u, 64u, 65u, 4095u, 4096u, 4097u, 9000u}) {
+    std::vector<float> x(n * d), y(n * k), back(n * d);
+    for (auto& v : x) v = unit(gen);
+    playaug::transform(res, m, matrix_view<const float>(x.data(), n, d),
+                       matrix_view<float>(y.data(), n, k));
+    playaug::inverse_transform(res, m, matrix_view<const float>(y.data(), n, k),
+                               matrix_view<float>(back.data(), n, d));
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t c = 0; c < k; ++c) {
+        double s = 0.0;
+        for (std::size_t j = 0; j < d; ++j) {
+          s += ((static_cast<double>(x[r * d + j]) - m.mean[j]) / m.scale[j]) *
+               m.components[c * d + j];
+        }
+        ASSERT_EQ(y[r * k + c], static_cast<float>(s)) << "n=" << n << " row " << r;
+      }
+      for (std::size_t j = 0; j < d; ++j) {
+        double s = 0.0;
+        for (std::size_t c = 0; c < k; ++c) {
+          s += static_cast<double>(y[r * k + c]) * m.components[c * d + j];
+        }
+        ASSERT_EQ(back[r * d + j], static_cast<float>(s * m.scale[j] + m.mean[j])) << "n=" << n;
+      }
+    }
+  }
+}
+
 TEST(Transform, IndependentOfTheThreadCount) {
   const std::size_t n = 20000;
   std::mt19937 gen(3);
