@@ -25,9 +25,10 @@ namespace playaug::cpu_impl {
 namespace {
 
 /// While alive, asks OpenBLAS for one thread and restores its count afterwards. OpenBLAS's
-/// threaded builds split even an 11 x 11 dsymv across threads, and its threads then spin
-/// and serialise the per-playlist LAPACK calls, which are already parallel across
-/// playlists (measured: 7x slower with two threads).
+/// threaded builds split even an 11 x 11 dsymv across threads: the eigenvectors' last bits
+/// then depend on the machine's core count, and in per-playlist PCA, which is parallel
+/// across playlists already, its threads spin and serialise the LAPACK calls (measured:
+/// 7x slower with two threads). Feature matrices are small; one thread is the fast choice.
 class single_threaded_blas {
  public:
   single_threaded_blas() {
@@ -57,6 +58,7 @@ eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d) {
   std::vector<double> w(a);
   std::vector<double> values(d);
   const auto n = static_cast<lapack_int>(d);
+  const single_threaded_blas blas_guard;
   const lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, w.data(), n, values.data());
   if (info < 0) {
     throw numeric_error("symmetric_eig: LAPACK dsyevd rejected argument " + std::to_string(-info));
