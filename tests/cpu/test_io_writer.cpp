@@ -1,8 +1,11 @@
 // Writing the playlist CSV format: pandas' quoting and JSON layout, shortest round-trip
 // floats, write -> read round trips, and atomic files that never leave partial output.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -366,6 +369,34 @@ TEST(IoAtomicFile, Failures) {
   }
   EXPECT_EQ(dir.entries(), std::set<std::string>{"taken"});
   EXPECT_TRUE(fs::is_directory(dir.file("taken")));
+}
+
+TEST(IoAtomicFile, DashWritesStandardOutput) {
+  temp_dir dir;
+  const dataset ds = random_dataset(10, 2, 9, false);
+  const std::string captured = dir.file("stdout.csv");
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // child: standard output into a file
+    int code = 3;
+    const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0 && ::dup2(fd, STDOUT_FILENO) == STDOUT_FILENO) {
+      try {
+        playaug::write_csv("-", ds);
+        code = 0;
+      } catch (...) {
+        code = 2;
+      }
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(read_file(captured), playaug::to_csv(ds));
+  EXPECT_EQ(dir.entries(), std::set<std::string>{"stdout.csv"});
 }
 
 TEST(IoAtomicFile, RelativePath) {
