@@ -1,8 +1,174 @@
-// PLACEHOLDER: replaced by the real command.
+// playaug requery FILE -o OUT.csv (--catalog CATALOG.csv | --spotify): replace every song
+// by a recommended track for its perturbed features, from an offline catalog (nearest
+// neighbour, CPU or CUDA) or from Spotify's recommendations endpoint.
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/cli.hpp"
+#include "cli/progress.hpp"
 #include "playaug/error.hpp"
+#include "playaug/io.hpp"
+#include "playaug/requery.hpp"
+
 namespace playaug::cli {
-void add_requery_command(CLI::App& app) {
-  app.add_subcommand("requery", "(not yet available)")->callback([] { throw error("not yet available"); });
+
+namespace {
+
+struct requery_options {
+  std::string input;
+  std::string output;
+  std::string catalog;
+  bool spotify = false;
+  std::string genres_file;
+  std::vector<std::string> genres;
+  float protuberance = 0.15f;
+  std::uint64_t seed = 0;
+  bool allow_repeats = false;
+  std::string api_url = "https://api.spotify.com";
+  std::string accounts_url = "https://accounts.spotify.com";
+  int workers = 4;
+  double timeout = 30.0;
+  int retries = 5;
+  compute_options compute;
+};
+
+std::uint64_t regular_file_size(const std::string& path) {
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return static_cast<std::uint64_t>(st.st_size);
 }
+
+std::unique_ptr<recommender> make_recommender(const requery_options& o) {
+  if (o.spotify) {
+    if (o.genres.empty()) {
+      throw usage_error("--spotify needs at least one --genre NAME to seed the recommendations (see --genres)");
+    }
+    const genre_seeds table = o.genres_file.empty() ? genre_seeds::builtin() : genre_seeds::read(o.genres_file);
+    spotify_options so;
+    so.api_url = o.api_url;
+    so.accounts_url = o.accounts_url;
+    so.seeds = table.select(o.genres);
+    so.workers = o.workers;
+    so.timeout_s = o.timeout;
+    so.max_retries = o.retries;
+    so.connect_timeout_s = o.timeout < 10.0 ? o.timeout : 10.0;
+    so.credentials_from_env();
+    so.validate();
+    return std::make_unique<spotify_recommender>(std::move(so));
+  }
+  if (!o.genres_file.empty()) {
+    throw usage_error("--genres holds Spotify seeds and applies to --spotify only; with --catalog, --genre "
+                      "selects the catalog's own genre column");
+  }
+  return std::make_unique<catalog_recommender>(read_catalog(o.catalog), o.genres);
+}
+
+void run_requery(const requery_options& o) {
+  if (o.spotify == !o.catalog.empty()) {
+    throw usage_error("pass exactly one of --catalog CATALOG.csv and --spotify");
+  }
+  requery_params prm;
+  prm.protuberance = o.protuberance;
+  prm.seed = o.seed;
+  prm.allow_repeats = o.allow_repeats;
+  try {
+    prm.validate();
+  } catch (const usage_error&) {
+    throw usage_error("--protuberance must be in [0, 1), got " + std::to_string(o.protuberance));
+  }
+
+  resources res = make_resources(o.compute);
+  std::unique_ptr<recommender> rec = make_recommender(o);
+
+  csv_reader reader(o.input);
+  csv_writer writer(o.output, /*with_track_ids=*/true);
+  const std::uint64_t total_bytes = regular_file_size(o.input);
+  progress report("requery", "songs", o.compute.quiet);
+
+  std::uint64_t songs = 0, retries = 0, bytes_before = 0, chunk_songs = 0, chunk_done = 0, chunk_bytes = 0;
+  auto fraction = [&]() -> double {
+    if (total_bytes == 0) return -1.0;
+    const double in_chunk = chunk_songs == 0 ? 0.0 : static_cast<double>(chunk_done) / static_cast<double>(chunk_songs);
+    return (static_cast<double>(bytes_before) + in_chunk * static_cast<double>(chunk_bytes)) /
+           static_cast<double>(total_bytes);
+  };
+  prm.on_progress = [&](std::uint64_t done, std::uint64_t retried) {
+    songs += done;
+    chunk_done += done;
+    if (retried != 0) {
+      retries += retried;
+      report.set_note(", " + std::to_string(retries) + (retries == 1 ? " retry" : " retries"));
+    }
+    report.update(songs, fraction());
+  };
+
+  dataset chunk;
+  while (reader.next(chunk)) {
+    chunk_songs = chunk.songs();
+    chunk_done = 0;
+    chunk_bytes = reader.bytes_read() - bytes_before;
+    const dataset out = requery(res, chunk, *rec, prm, reader.first_playlist());
+    writer.write(out);
+    bytes_before = reader.bytes_read();
+    chunk_songs = chunk_done = chunk_bytes = 0;
+    report.update(songs, fraction());
+  }
+  writer.commit();
+  report.finish();
+}
+
+}  // namespace
+
+void add_requery_command(CLI::App& app) {
+  auto o = std::make_shared<requery_options>();
+  CLI::App* cmd = app.add_subcommand(
+      "requery",
+      "Replace every song by a recommended track: the song's features are perturbed (every feature "
+      "by a uniform relative amount in (-P, P], key and mode kept) and sent to a recommender, either "
+      "the nearest track of an offline catalog (--catalog) or Spotify's recommendations (--spotify). "
+      "Writes playlists <id>#rq with the chosen tracks' features and a track_ids column.");
+  cmd->add_option("FILE", o->input, "Input playlist CSV (- for standard input)")->required();
+  cmd->add_option("-o,--output", o->output, "Output CSV, written atomically")->required();
+  auto* cat = cmd->add_option("--catalog", o->catalog,
+                              "Track catalog CSV (track_id or id, the 11 feature columns, optional "
+                              "track_genre or genre); the nearest track wins");
+  auto* sp = cmd->add_flag("--spotify", o->spotify,
+                           "Ask Spotify's recommendations endpoint (needs SPOTIFY_CLIENT_ID and "
+                           "SPOTIFY_CLIENT_SECRET; closed to apps registered after 2024-11-27)");
+  cat->excludes(sp);
+  cmd->add_option("--genres", o->genres_file,
+                  "GENRES.json of Spotify seed artists/tracks/genres per genre (default: the built-in "
+                  "genres of data/genres.json)");
+  cmd->add_option("--genre", o->genres,
+                  "Genre to use, repeatable: with --catalog only tracks of these genres are candidates; "
+                  "with --spotify the genres' seeds are sent (at most 5 seeds in total)")
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  cmd->add_option("-p,--protuberance", o->protuberance, "Maximum relative change P of the targets, 0 <= P < 1")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed (Philox key); same seed, same targets")->capture_default_str();
+  cmd->add_flag("--allow-repeats", o->allow_repeats, "Allow the same track more than once in a playlist");
+  cmd->add_option("--spotify-api-url", o->api_url, "Base address of the Spotify Web API")->capture_default_str();
+  cmd->add_option("--spotify-accounts-url", o->accounts_url, "Base address of the Spotify accounts service")
+      ->capture_default_str();
+  cmd->add_option("--spotify-workers", o->workers, "Concurrent Spotify requests (1..64)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--spotify-timeout", o->timeout, "Seconds before a Spotify request is abandoned and retried")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--spotify-retries", o->retries,
+                  "Retries of a Spotify request after HTTP 429 (waiting Retry-After), 5xx or a network "
+                  "error (exponential back-off with jitter)")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  add_compute_options(cmd, o->compute);
+  cmd->callback([o] { run_requery(*o); });
+}
+
 }  // namespace playaug::cli
