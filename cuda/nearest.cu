@@ -62,7 +62,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
                    int q, const nn_hit* __restrict__ floors, nn_hit* __restrict__ partial) {
   __shared__ float4 tile[kTileRows * 3];
   const int r_begin = static_cast<int>(blockIdx.y) * rows_per_split;
-  const int r_end = min(m, r_begin + rows_per_split);
+  const int r_end = r_begin + min(rows_per_split, m - r_begin);  // no overflow near 2^31 rows
   const int q_first = static_cast<int>(blockIdx.x) * kQueriesPerBlock + static_cast<int>(threadIdx.x);
 
   float m2z[kQueriesPerThread][kDim];
