@@ -27,6 +27,25 @@ void protuberance(const resources& res, matrix_view<float> x,
                   vector_view<const std::uint64_t> offsets, const feature_rules& rules,
                   const protuberance_params& prm, std::uint32_t copy,
                   std::uint64_t first_playlist);
+/// The CPU protuberance loop, shared by protuberance and augment; bitwise equal to calling
+/// protuberate() on every component. Built once per call: the rules are tiled over a few
+/// songs so that the inner loop runs branch-free over contiguous words, and each Philox
+/// block is computed once for its four words.
+class protuberance_kernel {
+ public:
+  protuberance_kernel(const feature_rules& rules, const protuberance_params& prm);
+  /// Protuberance of one playlist's [songs x d] rows in place, component (s, j) drawing
+  /// word s * d + j of `subsequence`.
+  void operator()(float* x, std::size_t songs, std::uint64_t subsequence) const;
+
+ private:
+  std::size_t d_ = 0;
+  std::size_t tile_words_ = 0;       // whole songs, a multiple of 4 words
+  float p_ = 0.0f, phi_ = 0.0f;
+  std::uint64_t seed_ = 0;
+  bool noop_ = true;                 // phi == 0 or every feature kept
+  std::vector<float> thr_, lo_, hi_;  // [tile_words_]: chosen iff r <= thr, then clamp
+};
 void reverse_playlists(const resources& res, const playlists_view& pl,
                        vector_view<const std::uint8_t> flags);
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
