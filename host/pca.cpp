@@ -270,6 +270,11 @@ batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> 
     out = cpu_impl::fit_pca_per_playlist(res, x, offsets);
   }
   const std::size_t d = out.dim;
+  const std::size_t playlists = offsets.size - 1;
+  if (d != x.cols || out.n.size() != playlists || out.mean.size() != playlists * d ||
+      out.eigenvalues.size() != playlists * d || out.components.size() != playlists * d * d) {
+    throw error("fit_pca_per_playlist: the engine returned inconsistent sizes");
+  }
   clamp_nonnegative(out.eigenvalues.data(), out.eigenvalues.size());
   for (std::size_t p = 0; p < out.n.size(); ++p) {
     eigen_result block;

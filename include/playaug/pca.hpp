@@ -71,7 +71,8 @@ struct pca_model {
   void save(const std::string& path) const;
 };
 
-/// Fit from accumulated moments (n >= 2). `feature_names` must have m.dim() entries.
+/// Fit from accumulated moments (n >= 2). `feature_names` must have m.dim() entries, or be
+/// empty for f0, f1, ...
 pca_model fit_pca(const resources& res, const moments& m, const pca_options& opts,
                   const std::vector<std::string>& feature_names);
 
