@@ -901,6 +901,24 @@ TEST(FitPcaCommand, ErrorsLeaveNoOutput) {
   }
 }
 
+TEST(FitPcaCommand, StandardizeWarnsAboutAConstantFeature) {
+  REQUIRE_CLI();
+  const temp_dir dir;
+  write_file(dir.file("c.csv"),
+             ",moods_states,features\n"
+             "a,[[1]],\"[[1, 7, 0.5], [2, 7, 0.25], [4, 7, 1.5]]\"\n"
+             "b,[[2]],\"[[3, 7, 2.5], [0, 7, 0.75]]\"\n");
+  const auto r =
+      run_cli(dir, {"fit-pca", dir.file("c.csv"), "-o", dir.file("m.json"), "--standardize", "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: feature 'f1' is constant"), std::string::npos) << r.err;
+  const pca_model m = pca_model::load(dir.file("m.json"));
+  EXPECT_EQ(m.scale[1], 1.0);
+  EXPECT_EQ(m.mean[1], 7.0);
+  EXPECT_EQ(m.eigenvalues[2], 0.0);
+  EXPECT_NEAR(m.eigenvalues[0] + m.eigenvalues[1], 2.0, 1e-12);  // two unit variances
+}
+
 TEST(FitPcaCommand, PerPlaylist) {
   REQUIRE_CLI();
   const temp_dir dir;
