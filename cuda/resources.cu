@@ -20,11 +20,17 @@ cuda_state::cuda_state(stream_handle borrowed) {
 }
 
 cuda_state::~cuda_state() {
+  // Work still queued may read the staging buffers or use the solver: let it finish first.
+  if (stream != nullptr && (owns_stream || staging || solver != nullptr)) cudaStreamSynchronize(stream);
+  staging.reset();
   if (solver != nullptr) cusolverDnDestroy(solver);
-  if (owns_stream && stream != nullptr) {
-    cudaStreamSynchronize(stream);
-    cudaStreamDestroy(stream);
-  }
+  if (owns_stream && stream != nullptr) cudaStreamDestroy(stream);
+}
+
+staging_area& cuda_state::staging_buffers(std::size_t bytes) {
+  if (!staging) staging = std::make_unique<staging_area>();
+  staging->reserve(bytes);
+  return *staging;
 }
 
 cusolverDnHandle_t cuda_state::solver_handle() {

@@ -21,14 +21,16 @@ namespace playaug::detail {
   do {                                                                                           \
     const cudaError_t playaug_status_ = (call);                                                  \
     if (playaug_status_ != cudaSuccess) {                                                        \
+      cudaGetLastError(); /* clear it, so that later launch checks do not report it again */    \
       ::playaug::detail::throw_cuda(#call, __FILE__, __LINE__,                                   \
                                     std::string(cudaGetErrorName(playaug_status_)) + " (" +      \
                                         cudaGetErrorString(playaug_status_) + ")");              \
     }                                                                                            \
   } while (0)
 
-/// Check the launch just made (configuration errors) without synchronising.
-#define PLAYAUG_CUDA_CHECK_LAUNCH() PLAYAUG_CUDA_TRY(cudaPeekAtLastError())
+/// Check the launch just made (configuration errors) without synchronising; clears the
+/// error so that it is reported once.
+#define PLAYAUG_CUDA_CHECK_LAUNCH() PLAYAUG_CUDA_TRY(cudaGetLastError())
 
 #define PLAYAUG_CUSOLVER_TRY(call)                                                               \
   do {                                                                                           \

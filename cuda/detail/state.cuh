@@ -6,6 +6,7 @@
 #include <cusolverDn.h>
 
 #include <cstddef>
+#include <memory>
 #include <utility>
 
 #include "detail/check.cuh"
@@ -13,21 +14,6 @@
 
 namespace playaug::detail {
 
-struct cuda_state {
-  cudaStream_t stream = nullptr;
-  bool owns_stream = false;
-  cusolverDnHandle_t solver = nullptr;
-  int device = 0;
-  cudaDeviceProp props{};
-
-  explicit cuda_state(stream_handle borrowed);
-  ~cuda_state();
-  cuda_state(const cuda_state&) = delete;
-  cuda_state& operator=(const cuda_state&) = delete;
-
-  /// The cuSOLVER handle, created on first call and bound to `stream`.
-  cusolverDnHandle_t solver_handle();
-};
 
 /// A stream-ordered device allocation of n T (cudaMallocAsync / cudaFreeAsync).
 template <typename T>
@@ -90,6 +76,59 @@ class pinned_buffer {
  private:
   T* ptr_ = nullptr;
   std::size_t size_ = 0;
+};
+
+/// Two pinned host buffers and their "copy finished" events, for streaming host data to
+/// the device: the host fills one buffer while the stream copies the other.
+struct staging_area {
+  pinned_buffer<unsigned char> buf[2];
+  cudaEvent_t copied[2] = {nullptr, nullptr};
+  std::size_t bytes = 0;  ///< capacity of each buffer
+
+  staging_area() = default;
+  ~staging_area() {
+    for (cudaEvent_t& e : copied) {
+      if (e != nullptr) cudaEventDestroy(e);
+    }
+  }
+  staging_area(const staging_area&) = delete;
+  staging_area& operator=(const staging_area&) = delete;
+
+  /// Make each buffer hold at least `need` bytes. Only call when no copy from the
+  /// buffers is pending (the old buffers are released).
+  void reserve(std::size_t need) {
+    for (cudaEvent_t& e : copied) {
+      if (e == nullptr) PLAYAUG_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    }
+    if (need <= bytes) return;
+    for (cudaEvent_t e : copied) PLAYAUG_CUDA_TRY(cudaEventSynchronize(e));
+    buf[0] = pinned_buffer<unsigned char>();
+    buf[1] = pinned_buffer<unsigned char>();
+    bytes = 0;
+    buf[0] = pinned_buffer<unsigned char>(need);
+    buf[1] = pinned_buffer<unsigned char>(need);
+    bytes = need;
+  }
+};
+
+struct cuda_state {
+  cudaStream_t stream = nullptr;
+  bool owns_stream = false;
+  cusolverDnHandle_t solver = nullptr;
+  int device = 0;
+  cudaDeviceProp props{};
+  /// Pinned staging buffers, allocated on first use by a streaming host-memory path.
+  std::unique_ptr<staging_area> staging;
+
+  explicit cuda_state(stream_handle borrowed);
+  ~cuda_state();
+  cuda_state(const cuda_state&) = delete;
+  cuda_state& operator=(const cuda_state&) = delete;
+
+  /// The cuSOLVER handle, created on first call and bound to `stream`.
+  cusolverDnHandle_t solver_handle();
+  /// The staging area with buffers of at least `bytes` each.
+  staging_area& staging_buffers(std::size_t bytes);
 };
 
 /// The state of `res` (which must be a CUDA resources object).
