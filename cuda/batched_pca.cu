@@ -129,7 +129,7 @@ using sums_launch = void (*)(const float*, const std::uint64_t*, std::uint64_t, 
 template <int MAXS>
 void launch_sums(const float* x, const std::uint64_t* so, std::uint64_t p0, std::uint64_t count, int d,
                  unsigned passes, int tile_rows, std::size_t smem, double* shift, double* sums, cudaStream_t stream) {
-  if (smem > 48 * 1024) {
+  if (smem > 46 * 1024) {
     PLAYAUG_CUDA_TRY(cudaFuncSetAttribute(playlist_sums_kernel<MAXS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(smem)));
   }
@@ -193,7 +193,7 @@ batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> 
   if (stride_bytes > 96 * 1024) {
     throw usage_error("fit_pca_per_playlist: the CUDA engine supports at most 12287 features");
   }
-  const int tile_rows = static_cast<int>(std::min<std::size_t>(64, std::max<std::size_t>(1, (48 * 1024) / stride_bytes)));
+  const int tile_rows = static_cast<int>(std::min<std::size_t>(64, std::max<std::size_t>(1, (46 * 1024) / stride_bytes)));
   const std::size_t smem = static_cast<std::size_t>(tile_rows) * stride_bytes;
   const int di = static_cast<int>(d);
   const int n_eig = di;

@@ -283,7 +283,7 @@ template <int MAXS>
 void launch_slots(const float* x, std::uint64_t n, int d, const double* shift, double* partials,
                   std::uint64_t unit_offset, unsigned passes, int tile_rows, std::size_t smem,
                   cudaStream_t stream) {
-  if (smem > 48 * 1024) {
+  if (smem > 46 * 1024) {
     PLAYAUG_CUDA_TRY(cudaFuncSetAttribute(moments_slots_kernel<MAXS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(smem)));
   }
@@ -319,7 +319,7 @@ void moments_partials(const float* x, std::uint64_t n, std::size_t d, const doub
     throw usage_error("compute_moments: the CUDA engine supports at most " +
                       std::to_string(max_smem / sizeof(double) - 1) + " features, got " + std::to_string(d));
   }
-  const int tile_rows = static_cast<int>(std::min<std::size_t>(64, std::max<std::size_t>(1, (48 * 1024) / stride_bytes)));
+  const int tile_rows = static_cast<int>(std::min<std::size_t>(64, std::max<std::size_t>(1, (46 * 1024) / stride_bytes)));
   const std::size_t smem = static_cast<std::size_t>(tile_rows) * stride_bytes;
   const std::size_t per_pass1 = kThreads, per_pass2 = 2 * kThreads, per_pass4 = 4 * kThreads;
   if (acc_n <= per_pass1) {
