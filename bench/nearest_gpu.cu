@@ -70,6 +70,7 @@ void run(benchmark::State& state, bool floors) {
   dev<nn_hit> d_out(q), d_floor(q);
   BENCH_CUDA(cudaMemcpy(d_cat.p, cat.data(), cat.size() * sizeof(float), cudaMemcpyHostToDevice));
   BENCH_CUDA(cudaMemcpy(d_z.p, z.data(), z.size() * sizeof(float), cudaMemcpyHostToDevice));
+  BENCH_CUDA(cudaDeviceSynchronize());  // pageable uploads may still be in flight
   const matrix_view<const float> vc(d_cat.p, m, nn_stride, memory_space::device);
   const matrix_view<const float> vz(d_z.p, q, nn_dim, memory_space::device);
   const vector_view<nn_hit> vo(d_out.p, q, memory_space::device);

@@ -80,10 +80,14 @@ class device_array {
 
   T* data() const noexcept { return p_; }
   std::size_t size() const noexcept { return n_; }
+  /// Copy `host` to the device and wait until the data has landed. cudaMemcpy from pageable
+  /// memory may return before its DMA reaches device memory, and it is ordered only on the
+  /// legacy stream, which the library's non-blocking streams do not wait for.
   void upload(const std::vector<T>& host) {
     if (n_ != 0 && cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice) != cudaSuccess) {
       throw std::runtime_error("cudaMemcpy to the device failed");
     }
+    if (cudaDeviceSynchronize() != cudaSuccess) throw std::runtime_error("cudaDeviceSynchronize failed");
   }
   std::vector<T> download() const {
     std::vector<T> out(n_);

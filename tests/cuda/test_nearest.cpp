@@ -130,6 +130,8 @@ TEST(NearestGpu, DeviceMemoryViewsAreStreamOrdered) {
   ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_out), p.q * sizeof(nn_hit)), cudaSuccess);
   cudaMemcpy(d_cat, p.cat.data(), p.cat.size() * sizeof(float), cudaMemcpyHostToDevice);
   cudaMemcpy(d_z, p.z.data(), p.z.size() * sizeof(float), cudaMemcpyHostToDevice);
+  // Pageable uploads may still be in flight, and the library's stream does not wait for them.
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   nearest(gpu, {d_cat, p.m, 12, memory_space::device}, {d_z, p.q, 11, memory_space::device}, {},
           {d_out, p.q, memory_space::device});
   gpu.sync();
