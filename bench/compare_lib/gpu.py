@@ -457,8 +457,9 @@ def run(args, commit, dirty, log):
                     t = timer.torch_time(cdist_argmin, 1)
                     if best is None or t < best[0]:
                         best = (t, chunk, cdist_argmin)
-                cs.append(_make_contender(f"torch.cdist + argmin (blocks of {best[1]})", "device", timer.torch_time,
-                                          best[2], 0, target))
+                cs.append(_make_contender("torch.cdist + argmin", "device", timer.torch_time, best[2], 0, target,
+                                          note=f"blocks of {best[1]} queries at M = {m:,} (the fastest in the "
+                                               f"warm-up)"))
                 res = common.round_robin(cs, args.reps, 0, log if args.verbose else None)
                 agree = None
                 if have_pa:

@@ -93,6 +93,8 @@ def _machine_lines(result):
     dirty = result.get("dirty")
     lines.append(f"- Commit: `{result['commit']}`{' (working tree differs)' if dirty else ''}; "
                  f"date {result['date']}")
+    if result.get("build_note"):
+        lines.append(f"- Build: {result['build_note']}")
     v = result.get("versions", {})
     lines.append("- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val))
     p = result["params"]
@@ -188,7 +190,10 @@ def write_markdown(result, path, title, task_titles, notes=()):
                     cells.append(f"{b['median'] / a['median']:.1f}x" if a and b else "-")
                 lines.append(f"| {peer} | " + " | ".join(cells) + " |")
         checks = [(r["n"], r["check"]) for r in trows if r.get("check")]
-        notes_t = [(r["contender"], r["note"]) for r in trows if r.get("note") and r["n"] == ns[0]]
+        notes_t = []
+        for r in trows:
+            if r.get("note") and (r["contender"], r["note"]) not in notes_t:
+                notes_t.append((r["contender"], r["note"]))
         if checks or notes_t:
             lines.append("")
         for name, note in notes_t:
