@@ -122,7 +122,7 @@ def write_markdown(result, path, title, task_titles, notes=()):
         lines += ["## Targets", "", "| task | N | playaug | peer | speed-up | target | met |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         for t in targets:
-            lines.append(f"| {t['task']} | {fmt_n(t['n'])} | {t['playaug']}: {fmt_seconds(t['playaug_median'])} | "
+            lines.append(f"| {t['task']} | {fmt_n(t['n'])}{' (nearest size run)' if t.get('note') else ''} | {t['playaug']}: {fmt_seconds(t['playaug_median'])} | "
                          f"{t['peer']}: {fmt_seconds(t['peer_median'])} | {t['ratio']:.2f}x | "
                          f">= {t['target_ratio']:.0f}x | {'yes' if t['met'] else '**no**'} |")
         lines.append("")
@@ -210,7 +210,7 @@ def write_markdown(result, path, title, task_titles, notes=()):
         f.write("\n".join(lines).rstrip() + "\n")
 
 
-def write_plots(result, out_dir, task_titles):
+def write_plots(result, out_dir, task_titles, stem=None):
     """Time against N (log-log) per task and contender; on the GPU also the fraction of the
     copy ceiling. Returns the files written; none when matplotlib is missing."""
     try:
@@ -254,7 +254,8 @@ def write_plots(result, out_dir, task_titles):
     card = result.get("gpu", {}).get("name") if kind == "gpu" else result["machine"]["cpu"]
     fig.suptitle(f"playaug vs peers, {kind.upper()}: {card}, commit {result['commit'][:10]}", fontsize=11)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"{kind}.png")
+    stem = stem or kind
+    path = os.path.join(out_dir, f"{stem}.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     files.append(path)
@@ -277,7 +278,7 @@ def write_plots(result, out_dir, task_titles):
             ax.set_title(f"Fraction of the copy ceiling at N = {fmt_n(big)}: {result.get('gpu', {}).get('name')}",
                          fontsize=10)
             fig.tight_layout()
-            path = os.path.join(out_dir, "gpu-copy-fraction.png")
+            path = os.path.join(out_dir, f"{stem}-copy-fraction.png")
             fig.savefig(path, dpi=110)
             plt.close(fig)
             files.append(path)
