@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "augment_plan.hpp"
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
 #include "parallel.hpp"
@@ -26,7 +27,7 @@ std::string show(double v) {
   return buf;
 }
 
-// Output values (features, moods) per parallel task.
+// Output feature values per parallel task.
 constexpr std::size_t kValuesPerTask = std::size_t{1} << 16;
 
 constexpr std::uint32_t kMaxCopies = 0xFFFFFFu;  // the copy field of the random layout
@@ -64,55 +65,10 @@ namespace cpu_impl {
 
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
                 std::uint64_t first_playlist) {
+  detail::augment_plan plan;
+  dataset out = detail::plan_augment(in, prm, first_playlist, res.threads(), plan);
   const std::size_t playlists = in.playlists();
   const std::size_t d = in.dim;
-  const std::size_t per_playlist = (prm.keep_original ? 1u : 0u) + prm.copies;
-  const bool with_tracks = !in.track_ids.empty();
-
-  // Layout of the output, playlist by playlist: a [null] playlist once, any other
-  // per_playlist times (original first, then copies 1..K).
-  std::vector<std::size_t> out_first(playlists + 1);   // first output playlist of input i
-  std::vector<std::uint64_t> moods_first(playlists);   // first output mood of input i
-  dataset out;
-  out.dim = d;
-  out.schema = in.schema;
-  std::size_t n_out = 0;
-  std::uint64_t n_moods = 0;
-  for (std::size_t i = 0; i < playlists; ++i) {
-    out_first[i] = n_out;
-    moods_first[i] = n_moods;
-    const std::size_t rows = in.is_null(i) ? 1 : per_playlist;
-    n_out += rows;
-    const std::size_t g0 = in.segment_offsets[i], g1 = in.segment_offsets[i + 1];
-    n_moods += rows * (in.mood_offsets[g1] - in.mood_offsets[g0]);
-  }
-  out_first[playlists] = n_out;
-
-  out.ids.resize(n_out);
-  out.null_features.resize(n_out);
-  out.song_offsets.resize(n_out + 1);
-  out.segment_offsets.resize(n_out + 1);
-  {
-    std::size_t o = 0;
-    std::uint64_t songs = 0, segments = 0;
-    for (std::size_t i = 0; i < playlists; ++i) {
-      const std::size_t n = in.song_count(i);
-      const std::size_t g = in.segment_offsets[i + 1] - in.segment_offsets[i];
-      for (std::size_t r = out_first[i]; r < out_first[i + 1]; ++r, ++o) {
-        out.song_offsets[o] = songs;
-        out.segment_offsets[o] = segments;
-        songs += n;
-        segments += g;
-      }
-    }
-    out.song_offsets[n_out] = songs;
-    out.segment_offsets[n_out] = segments;
-  }
-  out.features.resize(out.songs() * d);
-  out.mood_offsets.resize(out.segments() + 1);
-  out.mood_offsets[0] = 0;
-  out.moods.resize(n_moods);
-  if (with_tracks) out.track_ids.resize(out.songs());
 
   protuberance_params pp;
   pp.p = prm.protuberance;
@@ -122,52 +78,22 @@ dataset augment(const resources& res, const dataset& in, const augment_params& p
   pp.stream = purpose::protuberance;
   const protuberance_kernel protuberate_copy(make_feature_rules(in.schema, prm.raw), pp);
 
-  // Write every output row of input playlist i. Rows of different inputs are disjoint, and
-  // each value depends only on its address, so any schedule gives the same bytes.
+  // The features of every output row of input playlist i: its songs in order or reversed,
+  // then the copy's protuberance. Rows of different inputs are disjoint, and each value
+  // depends only on its address, so any schedule gives the same bytes.
   auto emit = [&](std::size_t i) {
     const std::size_t n = in.song_count(i);
-    const std::size_t src_song = in.song_offsets[i];
-    const float* src = in.features.data() + src_song * d;
-    const std::size_t g0 = in.segment_offsets[i], g1 = in.segment_offsets[i + 1];
-    const std::uint64_t m0 = in.mood_offsets[g0];
-    const std::uint64_t moods = in.mood_offsets[g1] - m0;
-    const std::uint32_t playlist = static_cast<std::uint32_t>(first_playlist + i);
-    for (std::size_t o = out_first[i]; o < out_first[i + 1]; ++o) {
-      const std::size_t row = o - out_first[i];
-      const std::uint32_t k = in.is_null(i) ? 0u : static_cast<std::uint32_t>(prm.keep_original ? row : row + 1);
-      out.ids[o] = k == 0 ? in.ids[i] : in.ids[i] + "#aug" + std::to_string(k);
-      out.null_features[o] = in.null_features[i];
-      const bool rev = k > 0 && reverse_decision(prm.seed, k, playlist, prm.reverse);
-
-      // Songs (and track ids), in order or reversed.
-      const std::size_t dst_song = out.song_offsets[o];
-      float* dst = out.features.data() + dst_song * d;
-      if (!rev) {
+    const float* src = in.features.data() + in.song_offsets[i] * d;
+    const auto playlist = static_cast<std::uint32_t>(first_playlist + i);
+    for (std::size_t o = plan.out_first[i]; o < plan.out_first[i + 1]; ++o) {
+      float* dst = out.features.data() + out.song_offsets[o] * d;
+      if (plan.reversed[o] == 0) {
         if (n * d != 0) std::memcpy(dst, src, n * d * sizeof(float));
-        if (with_tracks) {
-          for (std::size_t s = 0; s < n; ++s) out.track_ids[dst_song + s] = in.track_ids[src_song + s];
-        }
       } else {
-        for (std::size_t s = 0; s < n; ++s) {
-          std::memcpy(dst + s * d, src + (n - 1 - s) * d, d * sizeof(float));
-          if (with_tracks) out.track_ids[dst_song + s] = in.track_ids[src_song + n - 1 - s];
-        }
+        for (std::size_t s = 0; s < n; ++s) std::memcpy(dst + s * d, src + (n - 1 - s) * d, d * sizeof(float));
       }
-
-      // Mood segments, in order or reversed, each segment's contents unchanged.
-      const std::size_t h0 = out.segment_offsets[o];
-      std::uint64_t m = moods_first[i] + row * moods;
-      for (std::size_t t = 0; t < g1 - g0; ++t) {
-        const std::size_t g = rev ? g1 - 1 - t : g0 + t;
-        const std::uint64_t a = in.mood_offsets[g], b = in.mood_offsets[g + 1];
-        if (b != a) std::memcpy(out.moods.data() + m, in.moods.data() + a, (b - a) * sizeof(std::int32_t));
-        m += b - a;
-        out.mood_offsets[h0 + t + 1] = m;
-      }
-
-      if (k > 0) {
-        protuberate_copy(dst, n, stream_subsequence(purpose::protuberance, k, playlist));
-      }
+      const std::uint32_t k = plan.copy[o];
+      if (k > 0) protuberate_copy(dst, n, stream_subsequence(purpose::protuberance, k, playlist));
     }
   };
 
@@ -175,9 +101,7 @@ dataset augment(const resources& res, const dataset& in, const augment_params& p
   std::vector<std::size_t> bounds{0};
   std::size_t values = 0;
   for (std::size_t i = 0; i < playlists; ++i) {
-    const std::size_t g0 = in.segment_offsets[i], g1 = in.segment_offsets[i + 1];
-    values += (out_first[i + 1] - out_first[i]) *
-              (in.song_count(i) * (d + 1) + (in.mood_offsets[g1] - in.mood_offsets[g0]) + 1);
+    values += (plan.out_first[i + 1] - plan.out_first[i]) * in.song_count(i) * d + 1;
     if (values >= kValuesPerTask) {
       bounds.push_back(i + 1);
       values = 0;
