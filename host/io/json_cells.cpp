@@ -55,6 +55,26 @@ class cursor {
     p_ += 4;
     return true;
   }
+  /// After a list element: at ',' consume it (and the space after it) and return true; at
+  /// ']' consume it and return false; anything else fails with "expected ',' or ']' after
+  /// <what()>". `what` builds its text only on failure.
+  template <typename What>
+  bool next_element(What&& what) {
+    ws();
+    if (peek(',')) {
+      ++p_;
+      ws();
+      return true;
+    }
+    if (peek(']')) {
+      ++p_;
+      return false;
+    }
+    fail_separator(what());
+  }
+  [[noreturn]] [[gnu::cold]] [[gnu::noinline]] void fail_separator(const std::string& after) const {
+    fail("expected ',' or ']' after " + after + ", found " + found());
+  }
   /// The cell must end here (JSON whitespace aside).
   void finish() {
     ws();
@@ -348,18 +368,7 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
       });
       out.push_back(v);
       ++n;
-      c.ws();
-      if (c.peek(',')) {
-        c.advance();
-        c.ws();
-        continue;
-      }
-      if (c.peek(']')) {
-        c.advance();
-        break;
-      }
-      c.fail("expected ',' or ']' after feature " + std::to_string(n) + " of song " + std::to_string(song) +
-             ", found " + c.found());
+      if (!c.next_element([&] { return "feature " + std::to_string(n) + " of song " + std::to_string(song); })) break;
     }
     if (dim == 0) {
       dim = n;
@@ -370,17 +379,7 @@ features_cell parse_features_cell(std::string_view cell, std::size_t& dim, buffe
                        false);
     }
     ++res.songs;
-    c.ws();
-    if (c.peek(',')) {
-      c.advance();
-      c.ws();
-      continue;
-    }
-    if (c.peek(']')) {
-      c.advance();
-      break;
-    }
-    c.fail("expected ',' or ']' after song " + std::to_string(song) + ", found " + c.found());
+    if (!c.next_element([&] { return "song " + std::to_string(song); })) break;
   }
   c.finish();
   return res;
@@ -413,33 +412,14 @@ std::size_t parse_moods_cell(std::string_view cell, std::vector<std::int32_t>& m
           return "segment " + std::to_string(seg) + ", mood " + std::to_string(n + 1);
         }));
         ++n;
-        c.ws();
-        if (c.peek(',')) {
-          c.advance();
-          c.ws();
-          continue;
-        }
-        if (c.peek(']')) {
-          c.advance();
+        if (!c.next_element([&] { return "mood " + std::to_string(n) + " of segment " + std::to_string(seg); })) {
           break;
         }
-        c.fail("expected ',' or ']' after mood " + std::to_string(n) + " of segment " + std::to_string(seg) +
-               ", found " + c.found());
       }
     }
     mood_offsets.push_back(moods.size());
     ++segments;
-    c.ws();
-    if (c.peek(',')) {
-      c.advance();
-      c.ws();
-      continue;
-    }
-    if (c.peek(']')) {
-      c.advance();
-      break;
-    }
-    c.fail("expected ',' or ']' after segment " + std::to_string(seg) + ", found " + c.found());
+    if (!c.next_element([&] { return "segment " + std::to_string(seg); })) break;
   }
   c.finish();
   return segments;
@@ -470,17 +450,7 @@ std::size_t parse_string_list_cell(std::string_view cell, std::vector<std::strin
     out.emplace_back();
     c.string(out.back());
     ++n;
-    c.ws();
-    if (c.peek(',')) {
-      c.advance();
-      c.ws();
-      continue;
-    }
-    if (c.peek(']')) {
-      c.advance();
-      break;
-    }
-    c.fail("expected ',' or ']' after string " + std::to_string(n) + ", found " + c.found());
+    if (!c.next_element([&] { return "string " + std::to_string(n); })) break;
   }
   c.finish();
   return n;
