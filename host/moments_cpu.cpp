@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "cpu_impl.hpp"
 #include "parallel.hpp"
 
@@ -165,20 +166,11 @@ __attribute__((target("avx2"))) void kernel_runtime_avx2(std::size_t d, const fl
 /// Dimensions up to this get a kernel compiled for their exact size.
 constexpr std::size_t max_fixed_dim = 16;
 
-bool has_avx2() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool yes = __builtin_cpu_supports("avx2") != 0;
-  return yes;
-#else
-  return false;
-#endif
-}
-
 /// The kernel for dimension d (<= max_kernel_dim) on this processor. The AVX2 and the
 /// baseline kernels produce the same bits; only their speed differs.
 template <std::size_t... Ds>
 kernel_fn pick_kernel(std::size_t d, std::index_sequence<Ds...>) {
-  const bool avx2 = has_avx2();
+  const bool avx2 = detail::cpu_has_avx2();
   kernel_fn fn = avx2 ? &kernel_runtime_avx2 : &kernel_runtime;
   ((d == Ds + 1 ? (fn = avx2 ? &kernel_fixed_avx2<Ds + 1> : &kernel_fixed<Ds + 1>) : fn), ...);
   return fn;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "cpu_impl.hpp"
 #include "parallel.hpp"
 #include "playaug/error.hpp"
@@ -87,15 +88,6 @@ constexpr std::size_t transform_rows = 4096;
 /// Rows per tile: the tile's columns are contiguous, so the arithmetic runs across rows
 /// in SIMD lanes while each output still sums its terms in the documented order.
 constexpr std::size_t tile_rows = 64;
-
-bool has_avx2() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool yes = __builtin_cpu_supports("avx2") != 0;
-  return yes;
-#else
-  return false;
-#endif
-}
 
 /// y_rc = sum_j ((x_rj - mean_j) / scale_j) * P_cj, j in order, for rows [r0, r1).
 /// `zt` holds tile_rows * d doubles, `acc` tile_rows.
@@ -205,14 +197,14 @@ void run_tiled(const resources& res, rows_fn fn, const pca_model& m, const float
 void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
                matrix_view<float> y) {
   const std::size_t d = model.dim();
-  run_tiled(res, has_avx2() ? &project_avx2 : &project_baseline, model, x.data, d, y.data,
+  run_tiled(res, detail::cpu_has_avx2() ? &project_avx2 : &project_baseline, model, x.data, d, y.data,
             model.n_components, x.rows, d);
 }
 
 void inverse_transform(const resources& res, const pca_model& model, matrix_view<const float> y,
                        matrix_view<float> x) {
   const std::size_t k = model.n_components;
-  run_tiled(res, has_avx2() ? &reconstruct_avx2 : &reconstruct_baseline, model, y.data, k, x.data,
+  run_tiled(res, detail::cpu_has_avx2() ? &reconstruct_avx2 : &reconstruct_baseline, model, y.data, k, x.data,
             model.dim(), y.rows, k);
 }
 

@@ -16,6 +16,7 @@
 #define PLAYAUG_NN_X86 0
 #endif
 
+#include "cpu_features.hpp"
 #include "nearest_cpu.hpp"
 #include "parallel.hpp"
 #include "playaug/catalog.hpp"
@@ -242,11 +243,6 @@ __attribute__((target("avx2,fma"))) nn_hit scan_avx2(const float* soa, std::size
   return out;
 }
 
-bool cpu_has_avx2_fma() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
 #endif  // PLAYAUG_NN_X86
 
 void merge(nn_hit& acc, nn_hit h) {
@@ -257,8 +253,7 @@ void merge(nn_hit& acc, nn_hit h) {
 
 bool nearest_avx2_available() noexcept {
 #if PLAYAUG_NN_X86
-  static const bool ok = cpu_has_avx2_fma();
-  return ok;
+  return detail::cpu_has_avx2_fma();
 #else
   return false;
 #endif
