@@ -65,7 +65,7 @@ void run_augment(const augment_options& o) {
   resources res = make_resources(o.compute);
 
   csv_reader reader(o.input);
-  csv_writer writer(o.output, reader.has_track_ids());
+  csv_writer writer(o.output, reader.has_track_ids(), res.threads());
   const std::uint64_t total_bytes = regular_file_size(o.input);
   progress report("augment", "songs", o.compute.quiet);
 

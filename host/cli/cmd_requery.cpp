@@ -86,7 +86,7 @@ void run_requery(const requery_options& o) {
   std::unique_ptr<recommender> rec = make_recommender(o);
 
   csv_reader reader(o.input);
-  csv_writer writer(o.output, /*with_track_ids=*/true);
+  csv_writer writer(o.output, /*with_track_ids=*/true, res.threads());
   const std::uint64_t total_bytes = regular_file_size(o.input);
   progress report("requery", "songs", o.compute.quiet);
 

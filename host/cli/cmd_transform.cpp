@@ -47,7 +47,7 @@ void run_transform(const transform_args& a) {
   resources res = make_resources(a.compute);
 
   csv_reader reader(a.input);
-  csv_writer writer(a.output, reader.has_track_ids());
+  csv_writer writer(a.output, reader.has_track_ids(), res.threads());
   dataset chunk;
   dataset out;
   std::uint64_t songs = 0;

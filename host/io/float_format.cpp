@@ -3,8 +3,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <string>
 
+#include "io/float_format.hpp"
 #include "playaug/io.hpp"
 
 namespace playaug {
@@ -16,14 +18,15 @@ namespace {
 /// "1.0"), otherwise in scientific notation with at least two exponent digits ("1e-05",
 /// "1.5e+16"). Non-finite values as Python's json writes them: NaN, Infinity, -Infinity.
 template <typename T>
-void append_shortest(std::string& out, T v) {
+char* write_shortest(char* o, T v) noexcept {
   if (std::isnan(v)) {
-    out += "NaN";
-    return;
+    std::memcpy(o, "NaN", 3);
+    return o + 3;
   }
   if (std::isinf(v)) {
-    out += v < 0 ? "-Infinity" : "Infinity";
-    return;
+    if (v < 0) *o++ = '-';
+    std::memcpy(o, "Infinity", 8);
+    return o + 8;
   }
   // to_chars in scientific form gives the shortest round-trip digits: [-]d[.ddd]e(+|-)xx
   char buf[64];
@@ -45,9 +48,6 @@ void append_shortest(std::string& out, T v) {
   for (; p < end; ++p) x = x * 10 + (*p - '0');
   if (exp_negative) x = -x;
 
-  // Lay the digits out in a local buffer and append once.
-  char text[64];
-  char* o = text;
   if (negative) *o++ = '-';
   if (x >= 16 || x < -4) {
     *o++ = digits[0];
@@ -59,7 +59,9 @@ void append_shortest(std::string& out, T v) {
     *o++ = exp_negative ? '-' : '+';
     const int ax = x < 0 ? -x : x;
     if (ax < 10) *o++ = '0';
-    o = std::to_chars(o, text + sizeof text, ax).ptr;
+    if (ax >= 100) *o++ = static_cast<char>('0' + ax / 100);
+    if (ax >= 10) *o++ = static_cast<char>('0' + ax / 10 % 10);
+    *o++ = static_cast<char>('0' + ax % 10);
   } else if (x >= 0) {
     const int int_digits = x + 1;
     for (int i = 0; i < int_digits; ++i) *o++ = i < nd ? digits[i] : '0';
@@ -75,12 +77,26 @@ void append_shortest(std::string& out, T v) {
     for (int i = 0; i < -x - 1; ++i) *o++ = '0';
     for (int i = 0; i < nd; ++i) *o++ = digits[i];
   }
-  out.append(text, o);
+  return o;
 }
 
 }  // namespace
 
-void append_float(std::string& out, float v) { append_shortest(out, v); }
-void append_double(std::string& out, double v) { append_shortest(out, v); }
+namespace io_detail {
+
+char* write_float(char* out, float v) noexcept { return write_shortest(out, v); }
+char* write_double(char* out, double v) noexcept { return write_shortest(out, v); }
+
+}  // namespace io_detail
+
+void append_float(std::string& out, float v) {
+  char text[io_detail::max_float_chars];
+  out.append(text, static_cast<std::size_t>(io_detail::write_float(text, v) - text));
+}
+
+void append_double(std::string& out, double v) {
+  char text[io_detail::max_float_chars];
+  out.append(text, static_cast<std::size_t>(io_detail::write_double(text, v) - text));
+}
 
 }  // namespace playaug

@@ -1,13 +1,27 @@
 // Writing the playlist CSV format as pandas' DataFrame.to_csv() writes it: quoting only the
 // fields that need it (a comma, quote or line break inside), quotes doubled, cells as JSON
 // with ", " separators.
+//
+// Text is produced batch by batch. A batch is a few consecutive parts, each a range of
+// playlists with about kPartBytes of text; the parts of a batch are formatted at once on
+// the worker threads, each into its own buffer, and then handed on in playlist order, so
+// the bytes never depend on the thread count. csv_writer writes a batch on a background
+// thread while the next one is formatted into a second set of buffers.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <future>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "io/float_format.hpp"
 #include "io/json_cells.hpp"
+#include "parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 
@@ -15,26 +29,60 @@ namespace playaug {
 
 namespace {
 
-constexpr std::size_t flush_bytes = std::size_t{1} << 20;
+/// Estimated text per part: small enough to balance the threads, large enough that a
+/// part costs far more than handing it out.
+constexpr std::size_t kPartBytes = std::size_t{1} << 18;
+/// Parts per worker thread in one batch.
+constexpr std::size_t kPartsPerThread = 4;
 
-/// Append one CSV field, quoted when it holds a separator, a quote or a line break.
-void append_field(std::string& out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(s);
-    return;
+/// A growable byte buffer that, unlike std::string, leaves the room it reserves
+/// uninitialised: rows are formatted straight into it through a raw pointer.
+class text_buffer {
+ public:
+  void clear() noexcept { size_ = 0; }
+  /// Room for at least `n` more bytes at the end; returns where they start.
+  char* reserve(std::size_t n) {
+    if (cap_ - size_ < n) grow(n);
+    return data_.get() + size_;
   }
-  out += '"';
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
+  /// Make the text end at `end` (inside the room reserve() returned).
+  void set_end(const char* end) noexcept { size_ = static_cast<std::size_t>(end - data_.get()); }
+  std::string_view view() const noexcept { return {data_.get(), size_}; }
+
+ private:
+  void grow(std::size_t n) {
+    const std::size_t cap = std::max({cap_ * 2, size_ + n, std::size_t{1} << 16});
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    cap_ = cap;
   }
-  out += '"';
+
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
+char* put(char* o, std::string_view s) noexcept {
+  if (!s.empty()) std::memcpy(o, s.data(), s.size());
+  return o + s.size();
 }
 
-void append_header(std::string& out, bool with_track_ids) {
-  out += ",moods_states,features";
-  if (with_track_ids) out += ",track_ids";
-  out += '\n';
+/// Write one CSV field, quoted when it holds a separator, a quote or a line break
+/// (room: 2 * size + 2).
+char* put_field(char* o, std::string_view s) noexcept {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return put(o, s);
+  *o++ = '"';
+  for (const char c : s) {
+    if (c == '"') *o++ = '"';
+    *o++ = c;
+  }
+  *o++ = '"';
+  return o;
+}
+
+std::string header_text(bool with_track_ids) {
+  return with_track_ids ? ",moods_states,features,track_ids\n" : ",moods_states,features\n";
 }
 
 [[noreturn]] void non_finite(const dataset& ds, std::size_t p, std::size_t song, std::size_t feature, float v) {
@@ -43,71 +91,109 @@ void append_header(std::string& out, bool with_track_ids) {
               std::to_string(feature + 1) + " is " + what + " (the format holds finite numbers only)");
 }
 
+/// Most bytes of playlist p's row before the track_ids cell, newline included.
+std::size_t row_bound(const dataset& ds, std::size_t p) {
+  const std::size_t s0 = ds.segment_offsets[p];
+  const std::size_t s1 = ds.segment_offsets[p + 1];
+  const std::size_t segments = s1 - s0;
+  const std::size_t moods = ds.mood_offsets[s1] - ds.mood_offsets[s0];
+  const std::size_t n = ds.song_count(p);
+  constexpr std::size_t per_mood = 13;  // "-2147483648, "
+  constexpr std::size_t per_float = io_detail::max_float_chars + 2;
+  return (2 * ds.ids[p].size() + 2) + 1 + (4 + 4 * segments + per_mood * moods) + 1 +
+         (8 + 4 * n + per_float * n * ds.dim) + 1;
+}
+
+/// Rough size of playlist p's text, for cutting parts of similar cost.
+std::size_t row_estimate(const dataset& ds, std::size_t p, bool with_track_ids) {
+  const std::size_t n = ds.song_count(p);
+  return ds.ids[p].size() + 16 + 4 * (ds.mood_offsets[ds.segment_offsets[p + 1]] - ds.mood_offsets[ds.segment_offsets[p]]) +
+         8 * n * ds.dim + (with_track_ids ? 28 * n : 0);
+}
+
 /// Append the row of playlist p.
-void append_row(std::string& out, const dataset& ds, std::size_t p, bool with_track_ids, std::string& cell) {
-  append_field(out, ds.ids[p]);
-  out += ',';
+void write_row(text_buffer& out, const dataset& ds, std::size_t p, bool with_track_ids, std::string& cell) {
+  char* o = out.reserve(row_bound(ds, p));
+  o = put_field(o, ds.ids[p]);
+  *o++ = ',';
 
   // moods_states: a comma appears (and pandas quotes) when some list has two elements.
   const std::size_t s0 = ds.segment_offsets[p];
   const std::size_t s1 = ds.segment_offsets[p + 1];
   bool comma = s1 - s0 > 1;
   for (std::size_t s = s0; s < s1 && !comma; ++s) comma = ds.mood_offsets[s + 1] - ds.mood_offsets[s] > 1;
-  if (comma) out += '"';
-  out += '[';
+  if (comma) *o++ = '"';
+  *o++ = '[';
   for (std::size_t s = s0; s < s1; ++s) {
-    if (s != s0) out += ", ";
-    out += '[';
-    char buf[16];
-    for (std::uint64_t m = ds.mood_offsets[s]; m < ds.mood_offsets[s + 1]; ++m) {
-      if (m != ds.mood_offsets[s]) out += ", ";
-      const auto r = std::to_chars(buf, buf + sizeof buf, ds.moods[m]);
-      out.append(buf, r.ptr);
+    if (s != s0) {
+      *o++ = ',';
+      *o++ = ' ';
     }
-    out += ']';
+    *o++ = '[';
+    for (std::uint64_t m = ds.mood_offsets[s]; m < ds.mood_offsets[s + 1]; ++m) {
+      if (m != ds.mood_offsets[s]) {
+        *o++ = ',';
+        *o++ = ' ';
+      }
+      o = std::to_chars(o, o + 11, ds.moods[m]).ptr;
+    }
+    *o++ = ']';
   }
-  out += ']';
-  if (comma) out += '"';
-  out += ',';
+  *o++ = ']';
+  if (comma) *o++ = '"';
+  *o++ = ',';
 
   // features
   const std::size_t n = ds.song_count(p);
   const std::size_t d = ds.dim;
   if (ds.is_null(p)) {
-    out += "[null]";
+    o = put(o, "[null]");
   } else {
     comma = n * d > 1;
-    if (comma) out += '"';
-    out += '[';
+    if (comma) *o++ = '"';
+    *o++ = '[';
     const float* x = ds.features.data() + ds.song_offsets[p] * d;
     for (std::size_t i = 0; i < n; ++i) {
-      out += i == 0 ? "[" : ", [";
+      if (i != 0) {
+        *o++ = ',';
+        *o++ = ' ';
+      }
+      *o++ = '[';
       for (std::size_t j = 0; j < d; ++j) {
         const float v = x[i * d + j];
         if (!std::isfinite(v)) non_finite(ds, p, i, j, v);
-        if (j != 0) out += ", ";
-        append_float(out, v);
+        if (j != 0) {
+          *o++ = ',';
+          *o++ = ' ';
+        }
+        o = io_detail::write_float(o, v);
       }
-      out += ']';
+      *o++ = ']';
     }
-    out += ']';
-    if (comma) out += '"';
+    *o++ = ']';
+    if (comma) *o++ = '"';
   }
+  if (!with_track_ids) {
+    *o++ = '\n';
+    out.set_end(o);
+    return;
+  }
+  out.set_end(o);
 
-  if (with_track_ids) {
-    cell.clear();
-    cell += '[';
-    if (!ds.track_ids.empty()) {
-      for (std::uint64_t i = ds.song_offsets[p]; i < ds.song_offsets[p + 1]; ++i) {
-        if (i != ds.song_offsets[p]) cell += ", ";
-        io_detail::append_json_string(cell, ds.track_ids[i]);
-      }
+  cell.clear();
+  cell += '[';
+  if (!ds.track_ids.empty()) {
+    for (std::uint64_t i = ds.song_offsets[p]; i < ds.song_offsets[p + 1]; ++i) {
+      if (i != ds.song_offsets[p]) cell += ", ";
+      io_detail::append_json_string(cell, ds.track_ids[i]);
     }
-    cell += ']';
-    out += ',';
-    append_field(out, cell);
   }
-  out += '\n';
+  cell += ']';
+  o = out.reserve(2 * cell.size() + 4);
+  *o++ = ',';
+  o = put_field(o, cell);
+  *o++ = '\n';
+  out.set_end(o);
 }
 
 void check_writable(const dataset& ds, bool with_track_ids) {
@@ -117,46 +203,132 @@ void check_writable(const dataset& ds, bool with_track_ids) {
   }
 }
 
+/// Formats datasets batch by batch into two alternating sets of part buffers.
+class formatter {
+ public:
+  using part_set = std::vector<text_buffer>;
+
+  formatter(bool with_track_ids, int threads)
+      : with_track_ids_(with_track_ids), threads_(threads > 0 ? threads : detail::hardware_threads()) {}
+
+  bool with_track_ids() const noexcept { return with_track_ids_; }
+
+  /// Format every playlist of `ds`, calling emit(parts, count) after each batch with the
+  /// batch's text in parts[0..count), in order. Consecutive batches use the two sets in
+  /// turn: once emit returns, the set it was given is next formatted into two batches
+  /// later. A row that cannot be written throws (the first one in file order), and no
+  /// text of its batch is emitted.
+  template <typename Emit>
+  void format(const dataset& ds, Emit&& emit) {
+    const std::size_t n = ds.playlists();
+    const std::size_t max_parts = threads_ == 1 ? 1 : kPartsPerThread * static_cast<std::size_t>(threads_);
+    std::size_t p = 0;
+    while (p < n) {
+      bounds_.assign(1, p);
+      std::size_t estimate = 0;
+      while (p < n && bounds_.size() <= max_parts) {
+        estimate += row_estimate(ds, p, with_track_ids_);
+        ++p;
+        if (estimate >= (threads_ == 1 ? 4 * kPartBytes : kPartBytes)) {
+          bounds_.push_back(p);
+          estimate = 0;
+        }
+      }
+      if (bounds_.back() != p) bounds_.push_back(p);
+      const std::size_t parts = bounds_.size() - 1;
+
+      part_set& set = sets_[current_];
+      if (set.size() < parts) set.resize(parts);
+      failures_.assign(parts, nullptr);
+      detail::parallel_for(threads_, parts, [&](std::size_t t) {
+        try {
+          text_buffer& out = set[t];
+          out.clear();
+          std::string cell;
+          for (std::size_t q = bounds_[t]; q < bounds_[t + 1]; ++q) write_row(out, ds, q, with_track_ids_, cell);
+        } catch (...) {
+          failures_[t] = std::current_exception();
+        }
+      });
+      for (const std::exception_ptr& f : failures_) {
+        if (f) std::rethrow_exception(f);
+      }
+      emit(set, parts);
+      current_ = 1 - current_;
+    }
+  }
+
+ private:
+  bool with_track_ids_;
+  int threads_;
+  part_set sets_[2];
+  int current_ = 0;
+  std::vector<std::size_t> bounds_;
+  std::vector<std::exception_ptr> failures_;
+};
+
 }  // namespace
 
-csv_writer::csv_writer(const std::string& path, bool with_track_ids)
-    : file_(path), with_track_ids_(with_track_ids) {
-  append_header(scratch_, with_track_ids_);
-}
+struct csv_writer::impl {
+  impl(const std::string& path, bool with_track_ids, int threads)
+      : file(path), fmt(with_track_ids, threads), header(header_text(with_track_ids)) {}
+
+  /// Wait for the background write; rethrows its error.
+  void finish_pending() {
+    if (pending.valid()) pending.get();
+  }
+
+  atomic_file file;
+  formatter fmt;
+  std::string header;  // written before the first batch
+  // Declared last: destroyed first, waiting for a write still in flight.
+  std::future<void> pending;
+};
+
+csv_writer::csv_writer(const std::string& path, bool with_track_ids, int threads)
+    : impl_(std::make_unique<impl>(path, with_track_ids, threads)) {}
 
 csv_writer::~csv_writer() = default;
 
 void csv_writer::write(const dataset& chunk) {
-  check_writable(chunk, with_track_ids_);
-  std::string cell;
-  for (std::size_t p = 0; p < chunk.playlists(); ++p) {
-    append_row(scratch_, chunk, p, with_track_ids_, cell);
-    if (scratch_.size() >= flush_bytes) {
-      file_.write(scratch_);
-      scratch_.clear();
-    }
-  }
+  check_writable(chunk, impl_->fmt.with_track_ids());
+  impl* const w = impl_.get();
+  w->fmt.format(chunk, [w](const formatter::part_set& set, std::size_t parts) {
+    // The write of the other set must end before that set is formatted into again.
+    w->finish_pending();
+    w->pending = std::async(std::launch::async, [w, &set, parts] {
+      if (!w->header.empty()) {
+        w->file.write(w->header);
+        w->header.clear();
+      }
+      for (std::size_t i = 0; i < parts; ++i) w->file.write(set[i].view());
+    });
+  });
 }
 
 void csv_writer::commit() {
-  file_.write(scratch_);
-  scratch_.clear();
-  file_.commit();
+  impl_->finish_pending();
+  if (!impl_->header.empty()) {
+    impl_->file.write(impl_->header);
+    impl_->header.clear();
+  }
+  impl_->file.commit();
 }
 
-void write_csv(const std::string& path, const dataset& ds) {
-  csv_writer w(path, !ds.track_ids.empty());
+void write_csv(const std::string& path, const dataset& ds, int threads) {
+  csv_writer w(path, !ds.track_ids.empty(), threads);
   w.write(ds);
   w.commit();
 }
 
-std::string to_csv(const dataset& ds) {
+std::string to_csv(const dataset& ds, int threads) {
   const bool with_track_ids = !ds.track_ids.empty();
   check_writable(ds, with_track_ids);
-  std::string out;
-  append_header(out, with_track_ids);
-  std::string cell;
-  for (std::size_t p = 0; p < ds.playlists(); ++p) append_row(out, ds, p, with_track_ids, cell);
+  std::string out = header_text(with_track_ids);
+  formatter fmt(with_track_ids, threads);
+  fmt.format(ds, [&out](const formatter::part_set& set, std::size_t parts) {
+    for (std::size_t i = 0; i < parts; ++i) out.append(set[i].view());
+  });
   return out;
 }
 

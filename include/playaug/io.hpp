@@ -100,27 +100,37 @@ class atomic_file {
 };
 
 /// Writes datasets chunk by chunk into one CSV file, atomically (see atomic_file).
+///
+/// The text of a chunk is formatted on up to `threads` threads, each rendering its own
+/// contiguous range of playlists, and written in playlist order, so the bytes never depend
+/// on the thread count. Writing to the file overlaps formatting the following text; a write
+/// error surfaces from a later write() or from commit(). Memory stays bounded however large
+/// a chunk is: text is formatted and written a few megabytes at a time.
 class csv_writer {
  public:
-  /// `with_track_ids` adds the `track_ids` column.
-  explicit csv_writer(const std::string& path, bool with_track_ids = false);
+  /// `with_track_ids` adds the `track_ids` column. `threads` bounds the formatting threads
+  /// (0: all hardware threads).
+  explicit csv_writer(const std::string& path, bool with_track_ids = false, int threads = 0);
   ~csv_writer();
-  /// Append every playlist of `chunk`.
+  csv_writer(const csv_writer&) = delete;
+  csv_writer& operator=(const csv_writer&) = delete;
+  /// Append every playlist of `chunk`. Throws playaug::error for a non-finite value (naming
+  /// the first one in file order) and usage_error for missing track ids.
   void write(const dataset& chunk);
   /// Finish the file and move it into place.
   void commit();
 
  private:
-  atomic_file file_;
-  bool with_track_ids_;
-  std::string scratch_;
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
-/// Write `ds` to `path` atomically (with a `track_ids` column when ds.track_ids is set).
-void write_csv(const std::string& path, const dataset& ds);
+/// Write `ds` to `path` atomically (with a `track_ids` column when ds.track_ids is set),
+/// formatting on up to `threads` threads (0: all hardware threads; same bytes for any count).
+void write_csv(const std::string& path, const dataset& ds, int threads = 0);
 
-/// The CSV text of `ds`, as write_csv would write it.
-std::string to_csv(const dataset& ds);
+/// The CSV text of `ds`, as write_csv would write it (`threads` as there).
+std::string to_csv(const dataset& ds, int threads = 0);
 
 /// Append the shortest decimal digits that read back as the same float, laid out as
 /// Python's repr() and json.dumps() do ("0.755", "-15.05", "1e-05", "1.0", "100000.0",
