@@ -14,4 +14,8 @@ char* write_float(char* out, float v) noexcept;
 /// The same for doubles.
 char* write_double(char* out, double v) noexcept;
 
+/// write_float's text by way of std::to_chars (the digits) and the same layout: the
+/// reference that write_float's own shortest-digit search is tested against.
+char* write_float_with_to_chars(char* out, float v) noexcept;
+
 }  // namespace playaug::io_detail
