@@ -32,8 +32,10 @@ namespace {
 /// Estimated text per part: small enough to balance the threads, large enough that a
 /// part costs far more than handing it out.
 constexpr std::size_t kPartBytes = std::size_t{1} << 18;
-/// Parts per worker thread in one batch.
+/// Parts per worker thread in one batch (fewer above 16 threads: at most 64 parts or one
+/// per thread, so that the two sets of buffers stay within a few tens of megabytes).
 constexpr std::size_t kPartsPerThread = 4;
+constexpr std::size_t kPartsPerBatch = 64;
 
 /// A growable byte buffer that, unlike std::string, leaves the room it reserves
 /// uninitialised: rows are formatted straight into it through a raw pointer.
@@ -214,14 +216,16 @@ class formatter {
   bool with_track_ids() const noexcept { return with_track_ids_; }
 
   /// Format every playlist of `ds`, calling emit(parts, count) after each batch with the
-  /// batch's text in parts[0..count), in order. Consecutive batches use the two sets in
-  /// turn: once emit returns, the set it was given is next formatted into two batches
-  /// later. A row that cannot be written throws (the first one in file order), and no
-  /// text of its batch is emitted.
+  /// batch's text in parts[0..count), in order. Consecutive batches alternate between the
+  /// two sets, so a set handed to emit is not touched again until the batch after next
+  /// (across calls too). A row that cannot be written throws (the first one in file
+  /// order), and no text of its batch is emitted.
   template <typename Emit>
   void format(const dataset& ds, Emit&& emit) {
     const std::size_t n = ds.playlists();
-    const std::size_t max_parts = threads_ == 1 ? 1 : kPartsPerThread * static_cast<std::size_t>(threads_);
+    const auto threads = static_cast<std::size_t>(threads_);
+    const std::size_t max_parts =
+        threads == 1 ? 1 : std::min(kPartsPerThread * threads, std::max(threads, kPartsPerBatch));
     std::size_t p = 0;
     while (p < n) {
       bounds_.assign(1, p);

@@ -105,7 +105,7 @@ class atomic_file {
 /// contiguous range of playlists, and written in playlist order, so the bytes never depend
 /// on the thread count. Writing to the file overlaps formatting the following text; a write
 /// error surfaces from a later write() or from commit(). Memory stays bounded however large
-/// a chunk is: text is formatted and written a few megabytes at a time.
+/// a chunk is: text is formatted and written about a megabyte per thread at a time.
 class csv_writer {
  public:
   /// `with_track_ids` adds the `track_ids` column. `threads` bounds the formatting threads
