@@ -3,8 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>  // mkdtemp
+
 #include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "playaug/resources.hpp"
 
@@ -21,6 +27,35 @@ inline std::string shared_data(const std::string& name) {
 }
 /// The playaug executable of this build ("" when the CLI is not built).
 inline std::string cli_path() { return PLAYAUG_CLI_PATH; }
+
+/// A fresh directory under the system's temporary directory, removed with its contents.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "playaug-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  /// The path of `name` inside the directory.
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  /// Names of every entry of the directory, hidden ones included.
+  std::set<std::string> entries() const {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_))
+      out.insert(e.path().filename().string());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace playaug::test
 

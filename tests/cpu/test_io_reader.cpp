@@ -23,28 +23,13 @@
 
 namespace {
 
+using playaug::test::temp_dir;
 using playaug::data_error;
 using playaug::dataset;
 
 std::string io_fixture(const std::string& name) { return playaug::test::fixture("io/" + name); }
 
 /// A temporary directory removed with everything in it at the end of the test.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "playaug-io-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

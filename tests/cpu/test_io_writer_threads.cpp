@@ -18,33 +18,14 @@
 
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
+#include "test_support.hpp"
 
 namespace {
 
+using playaug::test::temp_dir;
 using playaug::dataset;
 namespace fs = std::filesystem;
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "playaug-iothreads-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::size_t entry_count() const {
-    std::size_t n = 0;
-    for (auto it = fs::directory_iterator(path_); it != fs::directory_iterator(); ++it) ++n;
-    return n;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -304,7 +285,7 @@ TEST(IoWriterThreads, ErrorNamesTheFirstBadValueInFileOrder) {
     } catch (const playaug::error& e) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << threads << ": " << e.what();
     }
-    EXPECT_EQ(dir.entry_count(), 0u) << "no partial output, threads " << threads;
+    EXPECT_EQ(dir.entries().size(), 0u) << "no partial output, threads " << threads;
   }
   // Only the late one: it is named.
   ds.features[(ds.song_offsets[early] + ds.song_count(early) - 1) * ds.dim + 3] = 0.5f;

@@ -28,6 +28,7 @@
 
 namespace {
 
+using playaug::test::temp_dir;
 using playaug::backend;
 using playaug::matrix_view;
 using playaug::pca_model;
@@ -544,22 +545,6 @@ TEST(PcaModel, JsonHasExactlyTheRequiredKeysAndRoundTrips) {
   EXPECT_EQ(back.to_json(), text);
 }
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "playaug-pca-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
