@@ -7,7 +7,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -27,6 +29,14 @@ inline std::string shared_data(const std::string& name) {
 }
 /// The playaug executable of this build ("" when the CLI is not built).
 inline std::string cli_path() { return PLAYAUG_CLI_PATH; }
+
+/// The whole content of a file, byte for byte ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 /// A fresh directory under the system's temporary directory, removed with its contents.
 class temp_dir {

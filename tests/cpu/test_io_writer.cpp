@@ -26,17 +26,10 @@
 
 namespace {
 
+using playaug::test::read_file;
 using playaug::test::temp_dir;
 using playaug::dataset;
 namespace fs = std::filesystem;
-
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 dataset make_dataset(std::size_t dim) {
   dataset ds;

@@ -22,17 +22,10 @@
 
 namespace {
 
+using playaug::test::read_file;
 using playaug::test::temp_dir;
 using playaug::dataset;
 namespace fs = std::filesystem;
-
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // ---------------------------------------------------------------------------------------
 // The serial reference: the format of playaug/io.hpp, one append at a time.

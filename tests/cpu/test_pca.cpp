@@ -28,6 +28,7 @@
 
 namespace {
 
+using playaug::test::read_file;
 using playaug::test::temp_dir;
 using playaug::backend;
 using playaug::matrix_view;
@@ -543,14 +544,6 @@ TEST(PcaModel, JsonHasExactlyTheRequiredKeysAndRoundTrips) {
   EXPECT_EQ(back.n_components, m.n_components);
   EXPECT_EQ(back.components, m.components);
   EXPECT_EQ(back.to_json(), text);
-}
-
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void write_file(const std::string& path, const std::string& text) {

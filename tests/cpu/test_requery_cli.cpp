@@ -74,13 +74,6 @@ class RequeryCli : public ::testing::Test {
   std::string err_;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST_F(RequeryCli, CatalogBackendWritesTrackIdsAndCatalogFeatures) {
   ASSERT_EQ(run("in.csv -o out.csv --catalog '" + catalog() + "' --seed 4 --device cpu --quiet"), 0) << err_;
   const dataset out = read_csv((dir_ / "out.csv").string());
@@ -103,7 +96,7 @@ TEST_F(RequeryCli, CatalogBackendWritesTrackIdsAndCatalogFeatures) {
 
   // Same seed, same bytes; --allow-repeats lets the identical songs share a track when p = 0.
   ASSERT_EQ(run("in.csv -o again.csv --catalog '" + catalog() + "' --seed 4 --threads 1 -q"), 0) << err_;
-  EXPECT_EQ(slurp(dir_ / "out.csv"), slurp(dir_ / "again.csv"));
+  EXPECT_EQ(playaug::test::read_file(dir_ / "out.csv"), playaug::test::read_file(dir_ / "again.csv"));
   ASSERT_EQ(run("in.csv -o rep.csv --catalog '" + catalog() + "' -p 0 --allow-repeats -q"), 0) << err_;
   const dataset rep = read_csv((dir_ / "rep.csv").string());
   EXPECT_EQ(rep.track_ids[0], rep.track_ids[2]);
