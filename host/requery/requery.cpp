@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "playaug/error.hpp"
+#include "playaug/io.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/requery.hpp"
 #include "requery_impl.hpp"
@@ -120,8 +121,10 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
       for (std::size_t k = 0; k < nn_dim; ++k) {
         const float v = z[s * nn_dim + k];
         if (!(std::fabs(static_cast<double>(v)) <= kMaxStandardised)) {
+          std::string value;  // shortest round-trip form, as in the CSV, not std::to_string's %f
+          append_float(value, chunk.features[s * nn_dim + k]);
           throw error("playlist '" + detail::printable(chunk.ids[p]) + "' song " + std::to_string(s - chunk.song_offsets[p] + 1) + ": " +
-                      feature_schema::spotify()[k].name + " = " + std::to_string(chunk.features[s * nn_dim + k]) +
+                      feature_schema::spotify()[k].name + " = " + value +
                       " is too far from the catalog's values to search");
         }
       }

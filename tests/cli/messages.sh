@@ -55,6 +55,14 @@ expect_rc 1 info "$WORK/no${ESC}[2Jsuch.csv"
 expect_no_raw_controls "a missing file with an escape in its name"
 expect_contains "$ERR" "no\\e[2Jsuch.csv" "the file name is shown escaped"
 
+# requery's messages quote the id escaped and the value as the CSV writes numbers.
+printf ',moods_states,features\n%s,"[[1]]","[[0.5, 0.5, 0.5, 0.0, 5, 0.1, -8.0, 1, 0.05, 1e30, 0.5]]"\n' \
+  "far${ESC}[2J" >"$WORK/far.csv"
+expect_rc 1 requery "$WORK/far.csv" -o "$WORK/far-out.csv" -p 0 --allow-repeats --device cpu --quiet \
+  --catalog "$SOURCE_DIR/tests/fixtures/requery/synthetic_catalog.csv"
+expect_no_raw_controls "requery"
+expect_contains "$ERR" "playlist 'far\\e[2J' song 1: tempo = 1e+30 is too far" "requery's message"
+
 # --- range errors -------------------------------------------------------------------------
 # expect_usage MESSAGE ARGS...: exit 2, MESSAGE on stderr, no DBL_MAX digits, short.
 expect_usage() {
