@@ -39,6 +39,7 @@ void reshape_like(const dataset& in, std::size_t dim, dataset& out) {
 }
 
 void run_transform(const transform_args& a) {
+  refuse_output_overwriting_inputs(a.output, {a.input, a.model});
   const pca_model model = pca_model::load(a.model);
   const std::size_t d = model.dim();
   const std::size_t k = model.n_components;
