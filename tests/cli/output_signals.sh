@@ -1,6 +1,6 @@
-# Interrupted outputs leave nothing behind: SIGINT, SIGTERM, SIGHUP and SIGXFSZ in the
-# middle of `augment` remove the temporary file and end with the usual status (128 +
-# signal); after a SIGKILL, the next run into the same directory removes the stale
+# Interrupted outputs leave nothing behind: SIGINT, SIGTERM, SIGHUP, SIGXFSZ and SIGPIPE
+# in the middle of `augment` remove the temporary file and end with the usual status
+# (128 + signal); after a SIGKILL, the next run into the same directory removes the stale
 # temporary.
 source "$(dirname "$0")/lib.sh"
 set -m  # background jobs get their own process group, and SIGINT is not ignored for them
@@ -64,6 +64,17 @@ CHECKS=$((CHECKS + 1))
 CHECKS=$((CHECKS + 1))
 [[ "$(snapshot)" == "$before" ]] || fail "SIGXFSZ left: $(snapshot)"
 rm -f run/.out.csv.tmp-*
+
+# SIGPIPE: the reader of standard output goes away; the status is the usual 141.
+before=$(snapshot)
+set +o pipefail
+"$PLAYAUG" augment data/in.csv -o - --copies 3 -q | head -c 1000 >/dev/null
+rc=${PIPESTATUS[0]}
+set -o pipefail
+CHECKS=$((CHECKS + 1))
+[[ $rc -eq 141 ]] || fail "augment -o - into a closed pipe exited $rc, expected 141"
+CHECKS=$((CHECKS + 1))
+[[ "$(snapshot)" == "$before" ]] || fail "SIGPIPE left: $(snapshot)"
 
 # A signal ignored by whoever started playaug (nohup) stays ignored: the run completes.
 rc=0
