@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,21 @@ resources make_resources(const compute_options& opts);
 
 /// True when stderr is a terminal (progress lines are drawn only then).
 bool stderr_is_tty();
+
+/// On SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGXFSZ: remove the temporary files of
+/// unfinished outputs, then die of the signal (exit status 128 + signal). Signals ignored
+/// when the tool started (nohup) stay ignored. Called once, first thing in main().
+void install_signal_handlers();
+
+/// Refuses, with a usage_error (exit code 2), an `output` that is the same file as one of
+/// `inputs` (same device and inode: hard links, symbolic links and other spellings of the
+/// path count), so that a command cannot replace its own input. Only regular files are
+/// compared; "-", empty paths and files that do not exist are skipped. Call it before any
+/// work.
+void refuse_output_overwriting_inputs(const std::string& output, std::initializer_list<std::string> inputs);
+
+/// The same for several inputs of one kind (fit-pca's files).
+void refuse_output_overwriting_inputs(const std::string& output, const std::vector<std::string>& inputs);
 
 void add_info_command(CLI::App& app);
 void add_synth_command(CLI::App& app);

@@ -61,7 +61,9 @@ augment_params to_params(const augment_options& o) {
 }
 
 void run_augment(const augment_options& o) {
-  // Parameters first: a bad one is a usage error before any file is opened or created.
+  // Usage errors first, before any file is opened or created: an output that is the
+  // input, then a bad parameter.
+  refuse_output_overwriting_inputs(o.output, {o.input});
   const augment_params prm = to_params(o);
   resources res = make_resources(o.compute);
 

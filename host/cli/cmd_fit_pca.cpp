@@ -68,18 +68,20 @@ std::string percent(double ratio) {
   return buf;
 }
 
-/// The scree table: one line per component with a bar proportional to its ratio.
-void print_table(const pca_model& m, bool standardized) {
+/// The scree table: one line per component with a bar proportional to its ratio, on `out`
+/// (standard output, or standard error when the model itself goes to standard output).
+void print_table(std::FILE* out, const pca_model& m, bool standardized) {
   const std::size_t d = m.dim();
   const std::size_t k = m.n_components;
   double kept = 0.0;
   for (std::size_t i = 0; i < k; ++i) kept += m.explained_variance_ratio[i];
-  std::printf(
+  std::fprintf(
+      out,
       "PCA of %llu songs x %zu features (%s matrix): keeping %zu of %zu components, "
       "%.2f%% of the variance\n",
       static_cast<unsigned long long>(m.n_samples), d, standardized ? "correlation" : "covariance",
       k, d, 100.0 * kept);
-  std::printf("  PC    eigenvalue    ratio  cumulative\n");
+  std::fprintf(out, "  PC    eigenvalue    ratio  cumulative\n");
   constexpr int bar_width = 40;
   double cumulative = 0.0;
   for (std::size_t i = 0; i < d; ++i) {
@@ -87,10 +89,10 @@ void print_table(const pca_model& m, bool standardized) {
     cumulative += r;
     const int bar = static_cast<int>(std::lround(r * bar_width));
     const std::string bars(static_cast<std::size_t>(bar), '#');
-    std::printf("%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
-                percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
+    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
+                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
   }
-  std::fflush(stdout);
+  std::fflush(out);
 }
 
 void fit_whole(const fit_pca_args& a) {
@@ -128,7 +130,8 @@ void fit_whole(const fit_pca_args& a) {
     note("warning: feature '" + names[j] + "' is constant; --standardize keeps its scale at 1");
   }
   model.save(a.output);
-  if (!a.compute.quiet) print_table(model, a.standardize);
+  // The model is the result: when it goes to standard output, the table is a note.
+  if (!a.compute.quiet) print_table(a.output == "-" ? stderr : stdout, model, a.standardize);
 }
 
 void append_numbers(std::string& out, const double* v, std::size_t n) {
@@ -244,6 +247,7 @@ void add_fit_pca_command(CLI::App& app) {
   add_compute_options(cmd, a->compute);
   cmd->callback([a, variance] {
     a->has_variance = variance->count() != 0;
+    refuse_output_overwriting_inputs(a->output, a->files);
     if (a->per_playlist) {
       fit_per_playlist(*a);
     } else {

@@ -69,6 +69,7 @@ std::unique_ptr<recommender> make_recommender(const requery_options& o) {
 }
 
 void run_requery(const requery_options& o) {
+  refuse_output_overwriting_inputs(o.output, {o.input, o.catalog, o.genres_file});
   if (o.spotify == !o.catalog.empty()) {
     throw usage_error("pass exactly one of --catalog CATALOG.csv and --spotify");
   }

@@ -59,6 +59,7 @@ void check_feature_names(const transform_args& a, const pca_model& model, const 
 }
 
 void run_transform(const transform_args& a) {
+  refuse_output_overwriting_inputs(a.output, {a.input, a.model});
   const pca_model model = pca_model::load(a.model);
   const std::size_t d = model.dim();
   const std::size_t k = model.n_components;

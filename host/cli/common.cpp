@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -132,5 +133,31 @@ resources make_resources(const compute_options& opts) {
 }
 
 bool stderr_is_tty() { return ::isatty(2) != 0; }
+
+namespace {
+
+template <class Range>
+void refuse_same_file(const std::string& output, const Range& inputs) {
+  struct stat out {};
+  if (output.empty() || output == "-" || ::stat(output.c_str(), &out) != 0 || !S_ISREG(out.st_mode)) return;
+  for (const std::string& in : inputs) {
+    struct stat st {};
+    if (in.empty() || in == "-" || ::stat(in.c_str(), &st) != 0) continue;
+    if (st.st_dev == out.st_dev && st.st_ino == out.st_ino) {
+      throw usage_error("the output '" + output + "' is the same file as the input '" + in +
+                        "'; writing it would replace the input: choose another output");
+    }
+  }
+}
+
+}  // namespace
+
+void refuse_output_overwriting_inputs(const std::string& output, std::initializer_list<std::string> inputs) {
+  refuse_same_file(output, inputs);
+}
+
+void refuse_output_overwriting_inputs(const std::string& output, const std::vector<std::string>& inputs) {
+  refuse_same_file(output, inputs);
+}
 
 }  // namespace playaug::cli

@@ -33,10 +33,16 @@ void print_help_hint(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  playaug::cli::install_signal_handlers();  // unfinished outputs are removed on SIGINT, SIGTERM...
   CLI::App app{"playaug: augment music-playlist datasets on NVIDIA GPUs, with a CPU fallback"};
   app.set_version_flag("--version", std::string("playaug ") + PLAYAUG_VERSION_STRING);
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(
+      "Outputs are written to a temporary .NAME.tmp-PID-N beside the destination and renamed into "
+      "place when complete; an interrupted run removes it, and the next run into the directory removes "
+      "those of killed runs (find DIR -name '.*.tmp-*' lists leftovers). An output that is the same "
+      "file as an input is refused (exit code 2).");
 
   playaug::cli::add_info_command(app);
   playaug::cli::add_synth_command(app);
