@@ -12,7 +12,7 @@
 #include "playaug/error.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/requery.hpp"
-#include "requery_impl.hpp"
+#include "cuda_impl.hpp"
 
 namespace playaug {
 
