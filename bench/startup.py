@@ -62,10 +62,11 @@ def main():
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
-    exes = {"cpu": os.path.abspath(args.cpu), "cuda": os.path.abspath(args.cuda)}
+    given = {"cpu": args.cpu, "cuda": args.cuda}
     for o in args.other:
         name, _, path = o.partition("=")
-        exes[name] = os.path.abspath(path)
+        given[name] = path
+    exes = {name: os.path.abspath(path) for name, path in given.items()}
     tmp = tempfile.mkdtemp(prefix="playaug-startup-")
     model = os.path.join(tmp, "model.json")
     cases = {
@@ -100,7 +101,7 @@ def main():
         "gpu_present": gpu_present(exes["cuda"], args.sample, tmp),
         "runs": args.runs,
         "sample": args.sample,
-        "executables": exes,
+        "executables": given,
         "target_ratio": args.target,
         "results": results,
     }
