@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -184,22 +184,24 @@ engine_state load() {
   return st;
 }
 
-std::mutex g_mutex;
-bool g_tried = false;
-engine_state g_engine;
+// The loader's one decision, made on first use. The table pointer is kept apart, in a
+// trivially destructible atomic, so that a resources object destroyed during the
+// program's exit can still release its CUDA state.
+std::atomic<const engine_table*> g_table{nullptr};
 
 const engine_state& engine_once() noexcept {
-  const std::lock_guard<std::mutex> lock(g_mutex);
-  if (!g_tried) {
+  static const engine_state st = [] {
+    engine_state s;
     try {
-      g_engine = load();
+      s = load();
     } catch (const std::exception& e) {
-      g_engine = {};
-      g_engine.reason = std::string("the CUDA engine cannot be loaded: ") + e.what();
+      s = {};
+      s.reason = std::string("the CUDA engine cannot be loaded: ") + e.what();
     }
-    g_tried = true;
-  }
-  return g_engine;
+    g_table.store(s.table, std::memory_order_release);
+    return s;
+  }();
+  return st;
 }
 
 // The loaded table, or cuda_unavailable naming the operation and why.
@@ -227,10 +229,7 @@ engine_status load_engine() noexcept {
   return out;
 }
 
-bool engine_loaded() noexcept {
-  const std::lock_guard<std::mutex> lock(g_mutex);
-  return g_engine.table != nullptr;
-}
+bool engine_loaded() noexcept { return g_table.load(std::memory_order_acquire) != nullptr; }
 
 int device_count(std::string* reason) noexcept {
   try {
@@ -257,7 +256,8 @@ int device_count(std::string* reason) noexcept {
 
 detail::cuda_state* create_state(stream_handle borrowed) { return engine("create_state").create_state(borrowed); }
 void destroy_state(detail::cuda_state* s) noexcept {
-  if (s != nullptr && engine_loaded()) g_engine.table->destroy_state(s);
+  const engine_table* t = g_table.load(std::memory_order_acquire);
+  if (s != nullptr && t != nullptr) t->destroy_state(s);
 }
 stream_handle stream_of(detail::cuda_state& s) { return engine("stream").stream_of(s); }
 void synchronize(detail::cuda_state& s) { engine("synchronize").synchronize(s); }
