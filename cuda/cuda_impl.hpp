@@ -49,6 +49,12 @@ void destroy_state(detail::cuda_state* s) noexcept;
 stream_handle stream_of(detail::cuda_state& s);
 void synchronize(detail::cuda_state& s);
 
+/// True when `p` points into device memory that the CPU cannot read (not managed), as the
+/// CUDA driver says. Asks only a driver that the process has already loaded (a process
+/// that holds device memory has); never loads one, never throws; false without a driver.
+/// The CPU backend refuses such pointers even when a view calls them host memory.
+bool on_device(const void* p) noexcept;
+
 // --- operations ------------------------------------------------------------------------
 moments compute_moments(const resources& res, matrix_view<const float> x);
 eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, std::size_t d);

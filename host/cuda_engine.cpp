@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -252,6 +253,25 @@ int device_count(std::string* reason) noexcept {
     if (reason != nullptr) *reason = "CUDA is not usable (out of memory while probing)";
     return 0;
   }
+}
+
+bool on_device(const void* p) noexcept {
+  if (p == nullptr) return false;
+  // RTLD_NOLOAD: the driver only if something in the process has loaded it already.
+  static void* const lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+  if (lib == nullptr) return false;
+  using attr_fn = int (*)(void* data, int attribute, unsigned long long ptr);
+  static const auto attr = reinterpret_cast<attr_fn>(dlsym(lib, "cuPointerGetAttribute"));
+  if (attr == nullptr) return false;
+  constexpr int kMemoryType = 2;  // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
+  constexpr int kIsManaged = 8;   // CU_POINTER_ATTRIBUTE_IS_MANAGED
+  constexpr unsigned int kDevice = 2;  // CU_MEMORYTYPE_DEVICE
+  const auto addr = static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(p));
+  unsigned int type = 0;
+  if (attr(&type, kMemoryType, addr) != 0 || type != kDevice) return false;  // host or unknown to CUDA
+  unsigned int managed = 0;
+  if (attr(&managed, kIsManaged, addr) == 0 && managed != 0) return false;  // the CPU can read it
+  return true;
 }
 
 detail::cuda_state* create_state(stream_handle borrowed) { return engine("create_state").create_state(borrowed); }

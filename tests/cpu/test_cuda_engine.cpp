@@ -19,6 +19,7 @@
 #include "cuda_impl.hpp"
 #include "playaug/error.hpp"
 #include "playaug/moments.hpp"
+#include "playaug/nearest.hpp"
 #include "playaug/resources.hpp"
 
 namespace {
@@ -123,6 +124,50 @@ TEST(CudaEngine, ALibraryThatIsNotTheEngineIsRefused) {
   EXPECT_THROW(ci::upload_catalog(cpu, {}), playaug::cuda_unavailable);
   EXPECT_EQ(ci::nearest_kernel_tuning().threads, 0);
   EXPECT_FALSE(maps_any_cuda_library(mapped_files()));
+}
+
+// The CPU backend's check of real memory spaces asks only a driver already in the process:
+// host memory is never "on the device", and asking loads no driver.
+TEST(CudaEngine, DevicePointerCheckLoadsNoDriver) {
+  const bool driver_before = mapped_files().find("libcuda.so") != std::string::npos;
+  std::vector<float> host(16, 1.0f);
+  EXPECT_FALSE(ci::on_device(host.data()));
+  EXPECT_FALSE(ci::on_device(nullptr));
+  EXPECT_FALSE(ci::on_device(&host));
+  if (!driver_before) {
+    EXPECT_EQ(mapped_files().find("libcuda.so"), std::string::npos);
+  }
+}
+
+// nearest on the CPU backend names the argument that is not host memory.
+TEST(CudaEngine, CpuNearestRefusesDeviceViewsByName) {
+  const resources cpu(backend::cpu);
+  std::vector<float> cat(24), q(11);
+  std::vector<playaug::nn_hit> out(1), floors(1);
+  const auto dev = playaug::memory_space::device;
+  const auto message = [&](auto&& call) {
+    try {
+      call();
+    } catch (const playaug::usage_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { playaug::nearest(cpu, {cat.data(), 2, 12, dev}, {q.data(), 1, 11}, {}, {out.data(), 1}); })
+                .find("catalog is in device memory"),
+            std::string::npos);
+  EXPECT_NE(message([&] { playaug::nearest(cpu, {cat.data(), 2, 12}, {q.data(), 1, 11, dev}, {}, {out.data(), 1}); })
+                .find("queries is in device memory"),
+            std::string::npos);
+  EXPECT_NE(message([&] { playaug::nearest(cpu, {cat.data(), 2, 12}, {q.data(), 1, 11}, {}, {out.data(), 1, dev}); })
+                .find("out is in device memory"),
+            std::string::npos);
+  EXPECT_NE(message([&] {
+              playaug::nearest(cpu, {cat.data(), 2, 12}, {q.data(), 1, 11}, {floors.data(), 1, dev}, {out.data(), 1});
+            }).find("floors is in device memory"),
+            std::string::npos);
+  EXPECT_EQ(message([&] { playaug::nearest(cpu, {cat.data(), 2, 12}, {q.data(), 1, 11}, {}, {out.data(), 1}); }),
+            "no error");
 }
 
 }  // namespace
