@@ -6,7 +6,6 @@
 # LAPACKE_FOUND, LAPACKE_INCLUDE_DIRS and LAPACKE_LIBRARIES. Installed with playaug's
 # package, where playaugConfig.cmake finds it through find_dependency(LAPACKE).
 
-include(CMakeFindDependencyMacro)
 if(NOT TARGET LAPACK::LAPACK)
   if(LAPACKE_FIND_QUIETLY)
     find_package(LAPACK QUIET)
@@ -23,7 +22,10 @@ find_path(LAPACKE_INCLUDE_DIR lapacke.h HINTS ${PC_LAPACKE_INCLUDE_DIRS} PATH_SU
 find_library(LAPACKE_LIBRARY NAMES lapacke HINTS ${PC_LAPACKE_LIBRARY_DIRS})
 
 include(FindPackageHandleStandardArgs)
-find_package_handle_standard_args(LAPACKE REQUIRED_VARS LAPACKE_LIBRARY LAPACKE_INCLUDE_DIR LAPACK_FOUND)
+if(TARGET LAPACK::LAPACK)
+  set(_lapacke_lapack LAPACK::LAPACK)
+endif()
+find_package_handle_standard_args(LAPACKE REQUIRED_VARS LAPACKE_LIBRARY LAPACKE_INCLUDE_DIR _lapacke_lapack)
 
 if(LAPACKE_FOUND)
   set(LAPACKE_INCLUDE_DIRS ${LAPACKE_INCLUDE_DIR})
