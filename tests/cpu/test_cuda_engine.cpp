@@ -81,6 +81,28 @@ TEST(CudaEngine, LoadsFromTheBuildTreeOnRequest) {
   const std::string maps = mapped_files();
   EXPECT_NE(maps.find("libplayaug_cuda"), std::string::npos);
   EXPECT_NE(maps.find("libcusolver"), std::string::npos);
+  // An exception thrown inside the engine library is caught by its playaug type here (the
+  // engine's copies of the type information match the core's); this check runs before any
+  // CUDA call, so it needs no device.
+  const resources cpu(backend::cpu);
+  const std::vector<float> rows(24);
+  try {
+    (void)ci::upload_catalog(cpu, {rows.data(), 2, playaug::nn_stride, playaug::memory_space::device});
+    ADD_FAILURE() << "upload_catalog accepted device-declared rows";
+  } catch (const playaug::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("upload_catalog"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ci::upload_catalog(cpu, {rows.data(), 2, playaug::nn_stride, playaug::memory_space::device}),
+               playaug::error);
+  // The engine reaches the core through the services it was given: with host rows it asks
+  // the core for the stream of CPU resources, and the core's answer (cuda_unavailable)
+  // comes back through both libraries.
+  try {
+    (void)ci::upload_catalog(cpu, {rows.data(), 2, playaug::nn_stride});
+    ADD_FAILURE() << "upload_catalog ran on CPU resources";
+  } catch (const playaug::cuda_unavailable& e) {
+    EXPECT_NE(std::string(e.what()).find("use the CPU"), std::string::npos) << e.what();
+  }
   // The device count still comes from the driver first: a reason when it reports none.
   std::string reason;
   const int n = ci::device_count(&reason);
