@@ -13,7 +13,7 @@
 #include "playaug/io.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/requery.hpp"
-#include "requery_impl.hpp"
+#include "cuda_impl.hpp"
 
 namespace playaug {
 
