@@ -197,9 +197,16 @@ class PlaylistDataset(torch.utils.data.Dataset):
     """A ``torch.utils.data.Dataset`` of playlists read once by the C++ reader.
 
     Item ``i`` is ``(moods, features)``: an int64 tensor ``[segments, max_moods]`` (padded
-    with -1) and a float32 tensor ``[songs, d]``, after ``transform(moods, features,
-    index=i, epoch=self.epoch)``. ``skip_empty`` drops playlists without songs (the
-    notebook drops ``[null]`` ones). Call ``set_epoch(e)`` each epoch for fresh randomness.
+    with -1 to the widest segment of the data) and a float32 tensor ``[songs, d]``, after
+    ``transform(moods, features, index=p, epoch=self.epoch)`` where ``p`` is the playlist's
+    index in the data. ``skip_empty`` drops playlists without songs (the notebook drops
+    ``[null]`` ones). Call ``set_epoch(e)`` each epoch for fresh randomness.
+
+    When the transform is made of playaug's own (``Reverse``, ``FeatureProtuberance``,
+    ``Compose`` of them), the whole epoch is transformed at once, in C++, on first access
+    (per DataLoader worker), and items are views into that epoch's arrays: the same values
+    as transforming each item, at a fraction of the cost. Any other transform is applied
+    item by item. Items are read-only views; clone one to modify it in place.
     """
 
     def __init__(self, source: Union[str, Dataset], transform: Optional[Callable] = None, *,
@@ -207,17 +214,46 @@ class PlaylistDataset(torch.utils.data.Dataset):
         self.data = source if isinstance(source, Dataset) else read_csv(source)
         self.transform = transform
         self.epoch = epoch
-        offs = self.data.offsets
-        counts = np.diff(offs)
-        self.indices = np.flatnonzero(counts > 0) if skip_empty else np.arange(len(self.data))
-        self._features = torch.from_numpy(self.data.features)
-        self._offsets = offs
-        # Moods, padded per segment to the widest segment of the file.
-        mo = self.data.mood_offsets
-        self._width = int(np.max(np.diff(mo))) if len(mo) > 1 else 1
-        self._seg = self.data.segment_offsets
-        self._mood_off = mo
-        self._moods = self.data.mood_values
+        d = self.data
+        self._offsets = d.offsets
+        self._seg = d.segment_offsets
+        counts = np.diff(self._offsets)
+        self.indices = np.flatnonzero(counts > 0) if skip_empty else np.arange(len(d))
+        # Every segment's moods as one padded row: [n_segments, width], -1 padding.
+        mo = d.mood_offsets
+        seg_len = np.diff(mo)
+        self._width = max(int(seg_len.max()) if len(seg_len) else 1, 1)
+        padded = np.full((len(seg_len), self._width), MOOD_PAD, dtype=np.int64)
+        col = np.arange(len(d.mood_values)) - np.repeat(mo[:-1], seg_len)
+        padded[np.repeat(np.arange(len(seg_len)), seg_len), col] = d.mood_values
+        self._moods0 = padded
+        self._plan = _epoch_plan(transform)
+        self._cached_epoch = None
+        self._feats_np, self._moods_np = d.features, self._moods0
+        self._feats_t = torch.from_numpy(self._feats_np)
+        self._moods_t = torch.from_numpy(self._moods_np)
+        # Python ints for the per-item path (indexing NumPy scalars costs more).
+        self._index_list = self.indices.tolist()
+        self._song_list = self._offsets.tolist()
+        self._seg_list = self._seg.tolist()
+
+    def __getitems__(self, indices: List[int]) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """A batch of items at once (DataLoader's batched fetch, torch >= 2.1): a list of
+        items that also remembers where they came from, so that :func:`collate` pads the
+        batch in a few vectorised gathers instead of item by item."""
+        items = _Items(self[i] for i in indices)
+        items.source = self
+        items.playlists = [self._index_list[i] for i in indices]
+        return items
+
+    def _collate(self, playlists: List[int]) -> "Batch":
+        p = np.asarray(playlists, dtype=np.int64)
+        a, n = self._offsets[p], self._offsets[p + 1] - self._offsets[p]
+        g, m = self._seg[p], self._seg[p + 1] - self._seg[p]
+        features = _gather_padded(self._feats_np, a, n, 0.0)
+        moods = _gather_padded(self._moods_np, g, m, MOOD_PAD)
+        return Batch(torch.from_numpy(features), torch.from_numpy(n), torch.from_numpy(moods), torch.from_numpy(m))
+
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -225,25 +261,88 @@ class PlaylistDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def moods_tensor(self, p: int) -> torch.Tensor:
-        s0, s1 = int(self._seg[p]), int(self._seg[p + 1])
-        out = np.full((s1 - s0, self._width), MOOD_PAD, dtype=np.int64)
-        for j, s in enumerate(range(s0, s1)):
-            a, b = int(self._mood_off[s]), int(self._mood_off[s + 1])
-            out[j, : b - a] = self._moods[a:b]
-        return torch.from_numpy(out)
+    def _epoch_arrays(self) -> None:
+        """Transform the whole data for self.epoch (playaug's transforms only)."""
+        copy = _count(self.epoch + 1, "epoch + 1", 1)
+        x = self.data.features.copy()
+        moods = self._moods0
+        P = len(self.data)
+        for t in self._plan:
+            if isinstance(t, Reverse):
+                flags = reverse_flags(P, r=t.phi, seed=t.seed, copy=copy)
+                _reverse_in_place(x, self._offsets, flags)
+                moods = moods[_segment_order(self._seg, flags)]
+            else:
+                _core.protuberance(x, self._offsets, [], t.max_protuberance, t.phi, t.seed, t.raw, copy, 0, 0, 0)
+        self._feats_np, self._moods_np = x, np.ascontiguousarray(moods)
+        self._feats_t = torch.from_numpy(self._feats_np)
+        self._moods_t = torch.from_numpy(self._moods_np)
+        self._cached_epoch = self.epoch
 
     def __getitem__(self, i: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        p = int(self.indices[i])
-        a, b = int(self._offsets[p]), int(self._offsets[p + 1])
-        moods = self.moods_tensor(p)
-        features = self._features[a:b].clone()
+        p = self._index_list[i]
+        a, b = self._song_list[p], self._song_list[p + 1]
+        g0, g1 = self._seg_list[p], self._seg_list[p + 1]
+        if self._plan is not None:
+            if self._cached_epoch != self.epoch:
+                self._epoch_arrays()
+            return self._moods_t[g0:g1], self._feats_t[a:b]
+        moods, features = self._moods_t[g0:g1].clone(), self._feats_t[a:b].clone()
         if self.transform is not None:
             if isinstance(self.transform, (_Keyed, Compose)):
                 moods, features = self.transform(moods, features, index=p, epoch=self.epoch)
             else:
                 moods, features = self.transform(moods, features)
         return moods, features
+
+
+def _epoch_plan(transform: Optional[Callable]) -> Optional[List[Any]]:
+    """The list of playaug transforms `transform` consists of, or None when it holds others."""
+    if transform is None:
+        return []
+    if isinstance(transform, (Reverse, FeatureProtuberance)):
+        return [transform]
+    if isinstance(transform, Compose):
+        plan: List[Any] = []
+        for t in transform.transforms:
+            sub = _epoch_plan(t)
+            if sub is None:
+                return None
+            plan += sub
+        return plan
+    return None
+
+
+def _reverse_in_place(x: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -> None:
+    P = len(offsets) - 1
+    _core.reverse_playlists(x, offsets, np.zeros(P + 1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int32),
+                            flags, 0, 0)
+
+
+def _segment_order(seg_offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Row order of the segments after reversing the flagged playlists' segment order."""
+    counts = np.diff(seg_offsets)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    s = np.arange(int(seg_offsets[-1]))
+    g0, g1 = seg_offsets[owner], seg_offsets[owner + 1]
+    return np.where(flags[owner].astype(bool), g0 + g1 - 1 - s, s)
+
+
+class _Items(list):
+    """Items of one PlaylistDataset batch, with the playlists they are (see __getitems__)."""
+
+    source: Optional[PlaylistDataset] = None
+    playlists: List[int] = []
+
+
+def _gather_padded(rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, fill: float) -> np.ndarray:
+    """[B, max(lengths), ...] of rows[starts[b] : starts[b] + lengths[b]], padded with fill."""
+    L = int(lengths.max()) if len(lengths) else 0
+    col = np.arange(L)
+    mask = col[None, :] < lengths[:, None]
+    out = np.full((len(starts), L) + rows.shape[1:], fill, dtype=rows.dtype)
+    out[mask] = rows[(starts[:, None] + col[None, :])[mask]]
+    return out
 
 
 class Batch(NamedTuple):
@@ -261,13 +360,16 @@ def collate(batch: List[Tuple[torch.Tensor, torch.Tensor]]) -> Batch:
     project does with ``pad_sequence`` (batch first)."""
     from torch.nn.utils.rnn import pad_sequence
 
+    if isinstance(batch, _Items) and batch.source is not None and batch.source._plan is not None:
+        return batch.source._collate(batch.playlists)  # items are views of the epoch's arrays
     moods = [m for m, _ in batch]
     feats = [f for _, f in batch]
     lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.int64)
     mood_lengths = torch.tensor([m.shape[0] for m in moods], dtype=torch.int64)
-    width = max((m.shape[1] for m in moods if m.dim() == 2), default=1)
-    moods = [torch.nn.functional.pad(m, (0, width - m.shape[1]), value=MOOD_PAD) if m.shape[1] < width else m
-             for m in moods]
+    widths = [m.shape[1] for m in moods]
+    width = max(widths, default=1)
+    if min(widths, default=width) < width:  # items from different datasets
+        moods = [torch.nn.functional.pad(m, (0, width - m.shape[1]), value=MOOD_PAD) for m in moods]
     return Batch(pad_sequence(feats, batch_first=True), lengths,
                  pad_sequence(moods, batch_first=True, padding_value=MOOD_PAD), mood_lengths)
 
