@@ -395,29 +395,37 @@ def augment_batch(features: torch.Tensor, lengths: Optional[torch.Tensor] = None
     reverse = _prob(reverse, "reverse")
     seed = _seed(seed)
     copy = _count(copy, "copy")
-    padded = offsets is None
-    if padded:
+    device = features.device
+    if offsets is None:
         if lengths is None or features.dim() != 3:
             raise ValueError("augment_batch: pass padded features [B, L, d] with lengths, or ragged [N, d] with offsets")
         B, L, d = features.shape
-        lengths = lengths.to(device=features.device, dtype=torch.int64)
-        mask = torch.arange(L, device=features.device).unsqueeze(0) < lengths.unsqueeze(1)
-        values = features[mask]  # [N, d], playlists in order
-        offsets = torch.zeros(B + 1, dtype=torch.int64, device=features.device)
-        offsets[1:] = torch.cumsum(lengths, 0)
     else:
         if features.dim() != 2:
             raise ValueError("augment_batch: ragged features must be [N, d]")
-        values = features
-        offsets = offsets.to(device=features.device, dtype=torch.int64)
         B = offsets.shape[0] - 1
-    values = values.contiguous()
-    flags_np = reverse_flags(B, r=reverse, seed=seed, copy=copy, first_playlist=first_playlist)
-    flags = torch.from_numpy(flags_np).to(features.device)
-    values = ops.reverse_rows(values, offsets, flags)
-    values = ops.protuberance(values, offsets, p, phi, seed, copy, first_playlist, raw)
-    if not padded:
-        return values
-    out = features.clone()
-    out[mask] = values
-    return out
+    flags = _to_device(torch.from_numpy(reverse_flags(B, r=reverse, seed=seed, copy=copy,
+                                                      first_playlist=first_playlist)), device)
+    if offsets is not None:
+        offsets = offsets.to(device=device, dtype=torch.int64)
+        values = ops.reverse_rows(features.contiguous(), offsets, flags)
+        return ops.protuberance(values, offsets, p, phi, seed, copy, first_playlist, raw)
+    # Padded: reverse each playlist's first lengths[b] rows with a gather, then protuberate
+    # every row of the [B * L, d] view (row j of playlist b is song j, as in the ragged form)
+    # and keep the padding rows as they were. No step needs the lengths on the host.
+    lengths = lengths.to(device=device, dtype=torch.int64)
+    j = torch.arange(L, device=device).unsqueeze(0)
+    valid = j < lengths.unsqueeze(1)
+    rev = torch.where(valid & flags.bool().unsqueeze(1), lengths.unsqueeze(1) - 1 - j, j.expand(B, L))
+    x = torch.gather(features, 1, rev.unsqueeze(2).expand(B, L, d)).contiguous()
+    rows = torch.arange(B + 1, device=device, dtype=torch.int64) * L
+    y = ops.protuberance(x.view(B * L, d), rows, p, phi, seed, copy, first_playlist, raw).view(B, L, d)
+    return torch.where(valid.unsqueeze(2), y, features)
+
+
+def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A small host tensor on `device`: through pinned memory, ordered on the current
+    stream, without waiting for the device."""
+    if device.type != "cuda":
+        return t
+    return t.pin_memory().to(device, non_blocking=True)
