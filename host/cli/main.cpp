@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
 
+  playaug::cli::add_input_options(app);
   playaug::cli::add_info_command(app);
   playaug::cli::add_synth_command(app);
   playaug::cli::add_fit_pca_command(app);
