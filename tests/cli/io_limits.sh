@@ -69,6 +69,17 @@ if [[ -r /dev/zero ]] && (ulimit -v 1500000; exec "$PLAYAUG" --version) >/dev/nu
     [[ $elapsed -lt 30 ]] || fail "$cmd /dev/zero took ${elapsed}s"
   done
   expect_untouched "augment /dev/zero"
+  # Above the memory there is: running out is reported with the file and line, not as
+  # std::bad_alloc.
+  CHECKS=$((CHECKS + 1))
+  set +e
+  (ulimit -v 700000; exec "$PLAYAUG" --max-record-bytes 4G info /dev/zero) >"$WORK/stdout" 2>"$WORK/stderr"
+  RC=$?
+  set -e
+  ERR=$(cat "$WORK/stderr")
+  [[ $RC -eq 1 ]] || fail "info /dev/zero out of memory exited $RC, expected 1: $ERR"
+  expect_contains "$ERR" "/dev/zero:1: out of memory growing the read buffer" "out of memory names file and line"
+  expect_no_internal_text "info /dev/zero out of memory"
 else
   echo "note: /dev/zero under a memory limit skipped (no /dev/zero, or a sanitizer build)" >&2
   expect_rc 1 --max-record-bytes 1M info /dev/zero
