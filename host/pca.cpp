@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "cpu_impl.hpp"
+#include "io/input_file.hpp"
 #include "cuda_impl.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
@@ -485,12 +487,15 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
 }
 
 pca_model pca_model::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(path, 0, std::string("cannot read PCA model: ") + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw data_error(path, 0, "cannot read PCA model: read error");
-  return from_json(ss.str(), path);
+  // Opened as every input is: a directory or a file that shrinks is named as such.
+  const std::string text = io_detail::read_file_text(path, "PCA model", ~std::size_t{0});
+  try {
+    return from_json(text, path);
+  } catch (const nlohmann::json::exception& e) {
+    throw data_error(path, 0, std::string("invalid PCA model: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw data_error(path, 0, "out of memory reading the PCA model");
+  }
 }
 
 void pca_model::save(const std::string& path) const {

@@ -52,11 +52,11 @@ dataset_summary summarize(const dataset& ds) {
   return b.result();
 }
 
-dataset_summary summarize_csv(const std::string& path) {
-  csv_reader reader(path);
+dataset_summary summarize_csv(const std::string& path, const reader_options& options) {
+  const auto reader = open_dataset_reader(path, options);
   summary_builder b;
   dataset chunk;
-  while (reader.next(chunk)) b.add(chunk);
+  while (reader->next(chunk)) b.add(chunk);
   return b.result();
 }
 

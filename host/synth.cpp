@@ -322,7 +322,8 @@ synth_stats write_synthetic_csv(const resources& res, const synth_params& params
   const std::uint64_t chunk = std::max<std::uint64_t>(1, (std::uint64_t{1} << 18) / std::max<std::uint64_t>(1, mean_songs));
 
   synth_stats stats;
-  csv_writer out(path, /*with_track_ids=*/false, threads);
+  const auto writer = open_dataset_writer(path, {/*with_track_ids=*/false, threads});
+  dataset_writer& out = *writer;
   std::uint64_t next = 0;
   std::future<dataset> pending;
   auto launch = [&] {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "playaug/io.hpp"
 #include "playaug/resources.hpp"
 
 namespace playaug::cli {
@@ -61,6 +62,13 @@ void note(std::string_view text);
 /// stderr that the CPU is used and why. Throws cuda_unavailable for --device cuda without
 /// CUDA (exit code 1).
 resources make_resources(const compute_options& opts);
+
+/// Add the options of every command that reads files (--max-record-bytes) to the tool
+/// itself: given before or after the command name, they apply to every file it reads.
+void add_input_options(CLI::App& app);
+
+/// The reader options set by add_input_options' command-line options.
+reader_options reader_options_from_cli();
 
 /// True when stderr is a terminal (progress lines are drawn only then).
 bool stderr_is_tty();

@@ -67,8 +67,10 @@ void run_augment(const augment_options& o) {
   const augment_params prm = to_params(o);
   resources res = make_resources(o.compute);
 
-  csv_reader reader(o.input);
-  csv_writer writer(o.output, reader.has_track_ids(), res.threads());
+  const auto input = open_dataset_reader(o.input, reader_options_from_cli());
+  dataset_reader& reader = *input;
+  const auto output = open_dataset_writer(o.output, {reader.has_track_ids(), res.threads()});
+  dataset_writer& writer = *output;
   const std::uint64_t total_bytes = regular_file_size(o.input);
   progress report("augment", "songs", o.compute.quiet);
 

@@ -104,8 +104,8 @@ void fit_whole(const fit_pca_args& a) {
   dim_guard guard;
   dataset chunk;
   for (const auto& file : a.files) {
-    csv_reader reader(file);
-    while (reader.next(chunk, a.chunk_songs)) {
+    const auto reader = open_dataset_reader(file, reader_options_from_cli());
+    while (reader->next(chunk, a.chunk_songs)) {
       guard.check(chunk, file);
       if (chunk.songs() == 0) continue;
       total.merge(compute_moments(res, chunk.feature_matrix()));
@@ -183,8 +183,8 @@ void fit_per_playlist(const fit_pca_args& a) {
   };
   dataset chunk;
   for (const auto& name : a.files) {
-    csv_reader reader(name);
-    while (reader.next(chunk, a.chunk_songs)) {
+    const auto reader = open_dataset_reader(name, reader_options_from_cli());
+    while (reader->next(chunk, a.chunk_songs)) {
       const std::size_t before = guard.dim();
       guard.check(chunk, name);
       playlists += chunk.playlists();

@@ -113,7 +113,7 @@ void add_info_command(CLI::App& app) {
   cmd->add_option("FILE", opts->file, "Playlist CSV file ('-' for standard input)")->required();
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of the table");
   cmd->callback([opts] {
-    const dataset_summary s = summarize_csv(opts->file);
+    const dataset_summary s = summarize_csv(opts->file, reader_options_from_cli());
     if (opts->json) {
       print_json(s);
     } else {

@@ -65,7 +65,7 @@ std::unique_ptr<recommender> make_recommender(const requery_options& o) {
     throw usage_error("--genres holds Spotify seeds and applies to --spotify only; with --catalog, --genre "
                       "selects the catalog's own genre column");
   }
-  return std::make_unique<catalog_recommender>(read_catalog(o.catalog), o.genres);
+  return std::make_unique<catalog_recommender>(read_catalog(o.catalog, reader_options_from_cli()), o.genres);
 }
 
 void run_requery(const requery_options& o) {
@@ -86,8 +86,10 @@ void run_requery(const requery_options& o) {
   std::unique_ptr<recommender> rec = make_recommender(o);  // its usage errors come before the CPU note
   resources res = make_resources(o.compute);
 
-  csv_reader reader(o.input);
-  csv_writer writer(o.output, /*with_track_ids=*/true, res.threads());
+  const auto input = open_dataset_reader(o.input, reader_options_from_cli());
+  dataset_reader& reader = *input;
+  const auto output = open_dataset_writer(o.output, {/*with_track_ids=*/true, res.threads()});
+  dataset_writer& writer = *output;
   const std::uint64_t total_bytes = regular_file_size(o.input);
   progress report("requery", "songs", o.compute.quiet);
 

@@ -67,8 +67,10 @@ void run_transform(const transform_args& a) {
   const std::size_t out_dim = a.inverse ? d : k;
   resources res = make_resources(a.compute);
 
-  csv_reader reader(a.input);
-  csv_writer writer(a.output, reader.has_track_ids(), res.threads());
+  const auto input = open_dataset_reader(a.input, reader_options_from_cli());
+  dataset_reader& reader = *input;
+  const auto output = open_dataset_writer(a.output, {reader.has_track_ids(), res.threads()});
+  dataset_writer& writer = *output;
   dataset chunk;
   dataset out;
   std::uint64_t songs = 0;

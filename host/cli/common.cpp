@@ -132,6 +132,24 @@ resources make_resources(const compute_options& opts) {
   return res;
 }
 
+namespace {
+reader_options& cli_reader_options() {
+  static reader_options options;
+  return options;
+}
+}  // namespace
+
+void add_input_options(CLI::App& app) {
+  app.add_option("--max-record-bytes", cli_reader_options().max_record_bytes,
+                 "Longest record (one playlist or catalog row) a command reads; a longer one is an "
+                 "error naming the file and line. Suffixes K, M, G are powers of 1024 (256M)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+reader_options reader_options_from_cli() { return cli_reader_options(); }
+
 bool stderr_is_tty() { return ::isatty(2) != 0; }
 
 namespace {

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
       "those of killed runs (find DIR -name '.*.tmp-*' lists leftovers). An output that is the same "
       "file as an input is refused (exit code 2).");
 
+  playaug::cli::add_input_options(app);
   playaug::cli::add_info_command(app);
   playaug::cli::add_synth_command(app);
   playaug::cli::add_fit_pca_command(app);

@@ -1,10 +1,7 @@
 #include "io/csv_tokenizer.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "playaug/error.hpp"
@@ -43,57 +40,78 @@ std::pair<std::uint64_t, std::uint64_t> csv_record::position(std::size_t f, std:
   return {l, static_cast<std::uint64_t>(r - line_start) + 1};
 }
 
-csv_tokenizer::csv_tokenizer(std::string_view text, std::string name)
-    : name_(std::move(name)), data_(text.data()), end_(text.size()), eof_(true) {}
+csv_tokenizer::csv_tokenizer(std::string_view text, std::string name, std::size_t max_record)
+    : name_(std::move(name)), max_record_(std::max<std::size_t>(max_record, 1)), data_(text.data()),
+      end_(text.size()), eof_(true) {}
 
-csv_tokenizer::csv_tokenizer(const std::string& path, std::size_t buffer_size) : name_(path) {
-  if (path == "-") {
-    fd_ = STDIN_FILENO;
-    name_ = "<stdin>";
-  } else {
-    do {
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (fd_ < 0 && errno == EINTR);
-    if (fd_ < 0) throw data_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
-    owns_fd_ = true;
-  }
-  capacity_ = std::max<std::size_t>(buffer_size, 64);
-  storage_.reset(new char[capacity_]);
+csv_tokenizer::csv_tokenizer(const std::string& path, std::size_t max_record, std::size_t buffer_size)
+    : file_(std::make_unique<input_file>(path)), max_record_(std::max<std::size_t>(max_record, 1)) {
+  name_ = file_->name();
+  // No larger than the limit needs (one record and the byte that ends it).
+  capacity_ = std::max<std::size_t>(std::min(buffer_size, max_record_ + 1), 64);
+  initial_capacity_ = capacity_;
+  storage_.reset(static_cast<char*>(std::malloc(capacity_)));
+  if (!storage_) throw data_error(name_, 0, "out of memory allocating the read buffer");
   data_ = storage_.get();
 }
 
-csv_tokenizer::~csv_tokenizer() {
-  if (owns_fd_) ::close(fd_);
+csv_tokenizer::~csv_tokenizer() = default;
+
+void csv_tokenizer::free_deleter::operator()(char* p) const noexcept { std::free(p); }
+
+void csv_tokenizer::too_long() const {
+  throw data_error(name_, line_,
+                   "record longer than the limit of " + std::to_string(max_record_) +
+                       " bytes (playaug --max-record-bytes, reader_options::max_record_bytes)");
+}
+
+void csv_tokenizer::shrink() {
+  if (!file_ || capacity_ <= initial_capacity_ || end_ - begin_ >= initial_capacity_) return;
+  // A long record grew the buffer; give the memory back once it has been consumed.
+  char* buf = storage_.get();
+  std::memmove(buf, buf + begin_, end_ - begin_);
+  end_ -= begin_;
+  begin_ = 0;
+  if (char* smaller = static_cast<char*>(std::realloc(buf, initial_capacity_))) {
+    (void)storage_.release();
+    storage_.reset(smaller);
+    capacity_ = initial_capacity_;
+    data_ = smaller;
+  }
 }
 
 bool csv_tokenizer::refill() {
-  if (eof_ || fd_ < 0) return false;
+  if (eof_ || !file_) return false;
   char* buf = storage_.get();
   if (begin_ > 0) {
     std::memmove(buf, buf + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (end_ == capacity_) {  // one record longer than the buffer: double it
-    const std::size_t cap = capacity_ * 2;
-    std::unique_ptr<char[]> bigger(new char[cap]);
-    std::memcpy(bigger.get(), buf, end_);
-    storage_ = std::move(bigger);
+  shrink();
+  buf = storage_.get();
+  if (end_ == capacity_) {  // one record longer than the buffer: double it, up to the limit
+    if (end_ > max_record_) too_long();
+    const std::size_t cap = std::min(capacity_ * 2, max_record_ + 1);
+    // realloc moves large blocks by remapping pages, without a second copy in memory.
+    char* bigger = static_cast<char*>(std::realloc(buf, cap));
+    if (bigger == nullptr) {
+      throw data_error(name_, line_, "out of memory growing the read buffer to " + std::to_string(cap) +
+                                         " bytes for one record");
+    }
+    (void)storage_.release();
+    storage_.reset(bigger);
     capacity_ = cap;
-    buf = storage_.get();
+    buf = bigger;
     data_ = buf;
   }
   while (end_ < capacity_) {
-    const ssize_t n = ::read(fd_, buf + end_, capacity_ - end_);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw data_error(name_, line_, std::string("read error: ") + std::strerror(errno));
-    }
+    const std::size_t n = file_->read(buf + end_, capacity_ - end_, line_);
     if (n == 0) {
       eof_ = true;
       break;
     }
-    end_ += static_cast<std::size_t>(n);
+    end_ += n;
   }
   return true;
 }
@@ -202,14 +220,18 @@ bool csv_tokenizer::next(csv_record& rec) {
     }
     started_ = true;
   }
+  shrink();  // the views of the previous record are no longer used
   for (;;) {
     std::size_t consumed = 0;
     const status s = tokenize(rec, consumed);
     if (s == status::need_more) {
+      // Every buffered byte belongs to the unfinished record (or is the byte after it).
+      if (end_ - begin_ > max_record_) too_long();
       refill();
       continue;
     }
     if (s == status::end) return false;
+    if (consumed > max_record_) too_long();
     const char* p0 = data_ + begin_;
     line_ += static_cast<std::uint64_t>(std::count(p0, p0 + consumed, '\n'));
     begin_ += consumed;

@@ -9,7 +9,12 @@
 // unterminated quoted field.
 //
 // A record must fit in the read buffer; the buffer doubles for a record that does not, so
-// its size is the larger of the initial size and the longest record.
+// its size is the larger of the initial size and the longest record. A record longer than
+// `max_record` bytes (line end included) is an error naming the file, the line where it
+// starts and the limit, raised before the buffer grows past the limit.
+//
+// Files are opened through input_file: a directory is refused by name, and a regular file
+// that shrinks while it is read is an error.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +23,8 @@
 #include <utility>
 #include <string_view>
 #include <vector>
+
+#include "io/input_file.hpp"
 
 namespace playaug::io_detail {
 
@@ -40,12 +47,14 @@ struct csv_record {
 class csv_tokenizer {
  public:
   static constexpr std::size_t default_buffer = std::size_t{1} << 20;
+  static constexpr std::size_t default_max_record = std::size_t{256} << 20;
 
   /// Tokenize text held in memory (not copied; it must outlive the tokenizer).
-  csv_tokenizer(std::string_view text, std::string name);
+  csv_tokenizer(std::string_view text, std::string name, std::size_t max_record = default_max_record);
   /// Read `path` ("-" for standard input) through a buffer of `buffer_size` bytes.
-  /// Throws data_error (line 0) when the file cannot be opened.
-  csv_tokenizer(const std::string& path, std::size_t buffer_size = default_buffer);
+  /// Throws data_error (line 0) when the file cannot be opened or is a directory.
+  explicit csv_tokenizer(const std::string& path, std::size_t max_record = default_max_record,
+                         std::size_t buffer_size = default_buffer);
   ~csv_tokenizer();
   csv_tokenizer(const csv_tokenizer&) = delete;
   csv_tokenizer& operator=(const csv_tokenizer&) = delete;
@@ -64,13 +73,21 @@ class csv_tokenizer {
   status tokenize(csv_record& rec, std::size_t& consumed);
   /// Read more input after the current record's start; false at end of input.
   bool refill();
+  /// Return the buffer to its initial size when a long record has been consumed.
+  void shrink();
   [[noreturn]] void fail(const csv_record& rec, const std::string& message) const;
+  [[noreturn]] void too_long() const;
+
+  struct free_deleter {
+    void operator()(char* p) const noexcept;
+  };
 
   std::string name_;
-  int fd_ = -1;
-  bool owns_fd_ = false;
-  std::unique_ptr<char[]> storage_;
+  std::unique_ptr<input_file> file_;
+  std::unique_ptr<char, free_deleter> storage_;  ///< malloc'ed, so that growing can realloc in place
   std::size_t capacity_ = 0;
+  std::size_t initial_capacity_ = 0;
+  std::size_t max_record_ = default_max_record;
   const char* data_ = nullptr;  ///< storage_ or the in-memory text
   std::size_t begin_ = 0;       ///< start of unread bytes in data_
   std::size_t end_ = 0;         ///< end of valid bytes in data_

@@ -1,5 +1,7 @@
 #include "io/json_cells.hpp"
 
+#include "io/utf8.hpp"
+
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -209,6 +211,12 @@ class cursor {
     for (;;) {
       const char* q = p_;
       while (q < e_ && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) >= 0x20) ++q;
+      // A multi-byte sequence never holds a quote, a backslash or a control byte, so each
+      // run between them is valid UTF-8 on its own.
+      const std::size_t bad = invalid_utf8(std::string_view(p_, static_cast<std::size_t>(q - p_)));
+      if (bad != std::string_view::npos) {
+        fail_at(p_ + bad, invalid_utf8_byte(p_[bad]) + " inside a string (strings must be UTF-8)");
+      }
       out.append(p_, q);
       p_ = q;
       if (p_ == e_) fail("unterminated string");

@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "io/csv_tokenizer.hpp"
 #include "io/json_cells.hpp"
+#include "io/utf8.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 
@@ -102,6 +104,14 @@ bool playlist_reader::read_one(dataset& ds) {
                          std::to_string(columns),
                      std::string(rec.fields[0]));
   }
+  const std::size_t bad_id = io_detail::invalid_utf8(rec.fields[0]);
+  if (bad_id != std::string_view::npos) {
+    // Ids go into JSON (models) and back to pandas: both need UTF-8 (docs/data-format.md).
+    const auto [line, column] = rec.position(0, bad_id);
+    std::string msg = "the playlist id is not valid UTF-8 (" + io_detail::invalid_utf8_byte(rec.fields[0][bad_id]);
+    msg += line != rec.line ? " at line " + std::to_string(line) + ", column " : std::string(" at column ");
+    throw data_error(tok->name(), rec.line, msg + std::to_string(column) + ")");
+  }
   ds.ids.emplace_back(rec.fields[0]);
 
   std::size_t segments = 0;
@@ -140,9 +150,21 @@ bool playlist_reader::read_one(dataset& ds) {
   return true;
 }
 
+/// Rethrow std::bad_alloc as a data_error naming the file and the record being read.
+[[noreturn]] void out_of_memory(const playlist_reader& r, const dataset& ds) {
+  throw data_error(r.tok->name(), r.tok->line(),
+                   "out of memory reading the record after playlist " + std::to_string(r.next_playlist) + " (" +
+                       std::to_string(ds.playlists()) + " playlists and " + std::to_string(ds.songs()) +
+                       " songs held)");
+}
+
 dataset read_all(playlist_reader& r) {
   dataset ds;
-  while (r.read_one(ds)) {
+  try {
+    while (r.read_one(ds)) {
+    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory(r, ds);
   }
   r.set_dim(ds);
   ds.features.shrink_to_fit();
@@ -152,12 +174,14 @@ dataset read_all(playlist_reader& r) {
 }  // namespace
 
 struct csv_reader::impl {
-  explicit impl(const std::string& path) : reader(std::make_unique<io_detail::csv_tokenizer>(path)) {}
+  impl(const std::string& path, const reader_options& o)
+      : reader(std::make_unique<io_detail::csv_tokenizer>(path, o.max_record_bytes, o.buffer_bytes)) {}
   playlist_reader reader;
   std::uint64_t first = 0;  ///< index of the first playlist of the last chunk
 };
 
-csv_reader::csv_reader(const std::string& path) : impl_(std::make_unique<impl>(path)) {}
+csv_reader::csv_reader(const std::string& path, const reader_options& options)
+    : impl_(std::make_unique<impl>(path, options)) {}
 
 csv_reader::~csv_reader() = default;
 csv_reader::csv_reader(csv_reader&&) noexcept = default;
@@ -167,8 +191,12 @@ bool csv_reader::next(dataset& chunk, std::size_t max_songs, std::size_t max_pla
   clear_keeping_capacity(chunk);
   playlist_reader& r = impl_->reader;
   impl_->first = r.next_playlist;
-  while (r.read_one(chunk)) {
-    if (chunk.songs() >= max_songs || chunk.playlists() >= max_playlists) break;
+  try {
+    while (r.read_one(chunk)) {
+      if (chunk.songs() >= max_songs || chunk.playlists() >= max_playlists) break;
+    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory(r, chunk);
   }
   r.set_dim(chunk);
   return chunk.playlists() != 0;
@@ -179,13 +207,18 @@ std::uint64_t csv_reader::bytes_read() const noexcept { return impl_->reader.tok
 const std::string& csv_reader::path() const noexcept { return impl_->reader.tok->name(); }
 bool csv_reader::has_track_ids() const noexcept { return impl_->reader.track_col != no_column; }
 
-dataset read_csv(const std::string& path) {
-  playlist_reader r(std::make_unique<io_detail::csv_tokenizer>(path));
+std::unique_ptr<dataset_reader> open_dataset_reader(const std::string& path, const reader_options& options) {
+  // Every name is CSV today; a new format adds its reader here, chosen by the path.
+  return std::make_unique<csv_reader>(path, options);
+}
+
+dataset read_csv(const std::string& path, const reader_options& options) {
+  playlist_reader r(std::make_unique<io_detail::csv_tokenizer>(path, options.max_record_bytes, options.buffer_bytes));
   return read_all(r);
 }
 
-dataset parse_csv(std::string_view text, const std::string& name) {
-  playlist_reader r(std::make_unique<io_detail::csv_tokenizer>(text, name));
+dataset parse_csv(std::string_view text, const std::string& name, const reader_options& options) {
+  playlist_reader r(std::make_unique<io_detail::csv_tokenizer>(text, name, options.max_record_bytes));
   return read_all(r);
 }
 

@@ -15,6 +15,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,10 @@ constexpr std::size_t kPartBytes = std::size_t{1} << 18;
 /// per thread, so that the two sets of buffers stay within a few tens of megabytes).
 constexpr std::size_t kPartsPerThread = 4;
 constexpr std::size_t kPartsPerBatch = 64;
+/// A row estimated at more text than this (a playlist of some 100,000 songs) is formatted
+/// and written piece by piece rather than whole, so that one huge playlist costs the
+/// writer a few megabytes, not its whole text.
+constexpr std::size_t kHugeRowBytes = std::size_t{16} << 20;
 
 /// A growable byte buffer that, unlike std::string, leaves the room it reserves
 /// uninitialised: rows are formatted straight into it through a raw pointer.
@@ -93,19 +98,6 @@ std::string header_text(bool with_track_ids) {
               std::to_string(feature + 1) + " is " + what + " (the format holds finite numbers only)");
 }
 
-/// Most bytes of playlist p's row before the track_ids cell, newline included.
-std::size_t row_bound(const dataset& ds, std::size_t p) {
-  const std::size_t s0 = ds.segment_offsets[p];
-  const std::size_t s1 = ds.segment_offsets[p + 1];
-  const std::size_t segments = s1 - s0;
-  const std::size_t moods = ds.mood_offsets[s1] - ds.mood_offsets[s0];
-  const std::size_t n = ds.song_count(p);
-  constexpr std::size_t per_mood = 13;  // "-2147483648, "
-  constexpr std::size_t per_float = io_detail::max_float_chars + 2;
-  return (2 * ds.ids[p].size() + 2) + 1 + (4 + 4 * segments + per_mood * moods) + 1 +
-         (8 + 4 * n + per_float * n * ds.dim) + 1;
-}
-
 /// Rough size of playlist p's text, for cutting parts of similar cost.
 std::size_t row_estimate(const dataset& ds, std::size_t p, bool with_track_ids) {
   const std::size_t n = ds.song_count(p);
@@ -113,9 +105,26 @@ std::size_t row_estimate(const dataset& ds, std::size_t p, bool with_track_ids) 
          8 * n * ds.dim + (with_track_ids ? 28 * n : 0);
 }
 
-/// Append the row of playlist p.
-void write_row(text_buffer& out, const dataset& ds, std::size_t p, bool with_track_ids, std::string& cell) {
-  char* o = out.reserve(row_bound(ds, p));
+/// Most bytes of playlist p's id and moods_states cells and the start of its features cell.
+std::size_t head_bound(const dataset& ds, std::size_t p) {
+  const std::size_t s0 = ds.segment_offsets[p];
+  const std::size_t s1 = ds.segment_offsets[p + 1];
+  constexpr std::size_t per_mood = 13;  // "-2147483648, "
+  return (2 * ds.ids[p].size() + 2) + 1 + (4 + 4 * (s1 - s0) + per_mood * (ds.mood_offsets[s1] - ds.mood_offsets[s0])) +
+         1 + 8;
+}
+
+/// Most bytes of `songs` songs of the features cell.
+std::size_t songs_bound(const dataset& ds, std::size_t songs) {
+  return (4 + (io_detail::max_float_chars + 2) * ds.dim) * songs;
+}
+
+/// True when the features cell of playlist p is quoted (it holds a comma).
+bool features_quoted(const dataset& ds, std::size_t p) { return ds.song_count(p) * ds.dim > 1; }
+
+/// The id, the moods_states cell and the opening of the features cell of playlist p
+/// (room: head_bound).
+char* write_head(char* o, const dataset& ds, std::size_t p) {
   o = put_field(o, ds.ids[p]);
   *o++ = ',';
 
@@ -145,35 +154,44 @@ void write_row(text_buffer& out, const dataset& ds, std::size_t p, bool with_tra
   if (comma) *o++ = '"';
   *o++ = ',';
 
-  // features
-  const std::size_t n = ds.song_count(p);
+  if (ds.is_null(p)) return put(o, "[null]");
+  if (features_quoted(ds, p)) *o++ = '"';
+  *o++ = '[';
+  return o;
+}
+
+/// Songs [i0, i1) of playlist p's features cell, each after ", " but the first of the
+/// playlist (room: songs_bound).
+char* write_songs(char* o, const dataset& ds, std::size_t p, std::size_t i0, std::size_t i1) {
   const std::size_t d = ds.dim;
-  if (ds.is_null(p)) {
-    o = put(o, "[null]");
-  } else {
-    comma = n * d > 1;
-    if (comma) *o++ = '"';
+  const float* x = ds.features.data() + ds.song_offsets[p] * d;
+  for (std::size_t i = i0; i < i1; ++i) {
+    if (i != 0) {
+      *o++ = ',';
+      *o++ = ' ';
+    }
     *o++ = '[';
-    const float* x = ds.features.data() + ds.song_offsets[p] * d;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i != 0) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const float v = x[i * d + j];
+      if (!std::isfinite(v)) non_finite(ds, p, i, j, v);
+      if (j != 0) {
         *o++ = ',';
         *o++ = ' ';
       }
-      *o++ = '[';
-      for (std::size_t j = 0; j < d; ++j) {
-        const float v = x[i * d + j];
-        if (!std::isfinite(v)) non_finite(ds, p, i, j, v);
-        if (j != 0) {
-          *o++ = ',';
-          *o++ = ' ';
-        }
-        o = io_detail::write_float(o, v);
-      }
-      *o++ = ']';
+      o = io_detail::write_float(o, v);
     }
     *o++ = ']';
-    if (comma) *o++ = '"';
+  }
+  return o;
+}
+
+/// The end of playlist p's row after its songs: the closing of the features cell, the
+/// track_ids cell when asked for, and the line end.
+void write_tail(text_buffer& out, const dataset& ds, std::size_t p, bool with_track_ids, std::string& cell) {
+  char* o = out.reserve(4);
+  if (!ds.is_null(p)) {
+    *o++ = ']';
+    if (features_quoted(ds, p)) *o++ = '"';
   }
   if (!with_track_ids) {
     *o++ = '\n';
@@ -196,6 +214,15 @@ void write_row(text_buffer& out, const dataset& ds, std::size_t p, bool with_tra
   o = put_field(o, cell);
   *o++ = '\n';
   out.set_end(o);
+}
+
+/// Append the row of playlist p.
+void write_row(text_buffer& out, const dataset& ds, std::size_t p, bool with_track_ids, std::string& cell) {
+  char* o = out.reserve(head_bound(ds, p) + songs_bound(ds, ds.song_count(p)));
+  o = write_head(o, ds, p);
+  if (!ds.is_null(p)) o = write_songs(o, ds, p, 0, ds.song_count(p));
+  out.set_end(o);
+  write_tail(out, ds, p, with_track_ids, cell);
 }
 
 void check_writable(const dataset& ds, bool with_track_ids) {
@@ -228,9 +255,15 @@ class formatter {
         threads == 1 ? 1 : std::min(kPartsPerThread * threads, std::max(threads, kPartsPerBatch));
     std::size_t p = 0;
     while (p < n) {
+      if (row_estimate(ds, p, with_track_ids_) >= kHugeRowBytes) {
+        stream_row(ds, p, emit);
+        ++p;
+        continue;
+      }
       bounds_.assign(1, p);
       std::size_t estimate = 0;
       while (p < n && bounds_.size() <= max_parts) {
+        if (row_estimate(ds, p, with_track_ids_) >= kHugeRowBytes) break;  // streamed on its own
         estimate += row_estimate(ds, p, with_track_ids_);
         ++p;
         if (estimate >= (threads_ == 1 ? 4 * kPartBytes : kPartBytes)) {
@@ -263,6 +296,42 @@ class formatter {
   }
 
  private:
+  /// Format the row of playlist p, one of many songs, a few parts' worth of text at a time
+  /// (emitted as one-part batches), so that its text is never held whole. Every value is
+  /// checked first, so that a row that cannot be written emits nothing.
+  template <typename Emit>
+  void stream_row(const dataset& ds, std::size_t p, Emit& emit) {
+    const std::size_t n = ds.song_count(p);
+    const float* x = ds.features.data() + ds.song_offsets[p] * ds.dim;
+    for (std::size_t k = 0; k < n * ds.dim; ++k) {
+      if (!std::isfinite(x[k])) non_finite(ds, p, k / ds.dim, k % ds.dim, x[k]);
+    }
+    const std::size_t step = std::max<std::size_t>(1, 4 * kPartBytes / songs_bound(ds, 1));
+    std::string cell;
+    auto buffer = [this]() -> text_buffer& {
+      part_set& set = sets_[current_];
+      if (set.empty()) set.resize(1);
+      set[0].clear();
+      return set[0];
+    };
+    auto flush = [&] {
+      emit(sets_[current_], std::size_t{1});
+      current_ = 1 - current_;
+    };
+    text_buffer* out = &buffer();
+    out->set_end(write_head(out->reserve(head_bound(ds, p)), ds, p));
+    for (std::size_t i = 0; i < n; i += step) {
+      const std::size_t i1 = std::min(n, i + step);
+      out->set_end(write_songs(out->reserve(songs_bound(ds, i1 - i)), ds, p, i, i1));
+      if (i1 < n) {
+        flush();
+        out = &buffer();
+      }
+    }
+    write_tail(*out, ds, p, with_track_ids_, cell);
+    flush();
+  }
+
   bool with_track_ids_;
   int threads_;
   part_set sets_[2];
@@ -292,10 +361,26 @@ struct csv_writer::impl {
 csv_writer::csv_writer(const std::string& path, bool with_track_ids, int threads)
     : impl_(std::make_unique<impl>(path, with_track_ids, threads)) {}
 
+csv_writer::csv_writer(const std::string& path, const writer_options& options)
+    : csv_writer(path, options.with_track_ids, options.threads) {}
+
 csv_writer::~csv_writer() = default;
 
 void csv_writer::write(const dataset& chunk) {
   check_writable(chunk, impl_->fmt.with_track_ids());
+  impl* const w = impl_.get();
+  try {
+    format_and_write(chunk);
+  } catch (const std::bad_alloc&) {
+    // Name the file and the playlists instead of letting "std::bad_alloc" reach the user.
+    std::string which;
+    if (chunk.playlists() != 0) which = " (playlists '" + chunk.ids.front() + "' to '" + chunk.ids.back() + "')";
+    throw error("cannot write " + w->file.path() + ": out of memory formatting " +
+                std::to_string(chunk.playlists()) + " playlists" + which);
+  }
+}
+
+void csv_writer::format_and_write(const dataset& chunk) {
   impl* const w = impl_.get();
   w->fmt.format(chunk, [w](const formatter::part_set& set, std::size_t parts) {
     // The write of the other set must end before that set is formatted into again.
@@ -317,6 +402,11 @@ void csv_writer::commit() {
     impl_->header.clear();
   }
   impl_->file.commit();
+}
+
+std::unique_ptr<dataset_writer> open_dataset_writer(const std::string& path, const writer_options& options) {
+  // Every name is CSV today; a new format adds its writer here, chosen by the path.
+  return std::make_unique<csv_writer>(path, options);
 }
 
 void write_csv(const std::string& path, const dataset& ds, int threads) {

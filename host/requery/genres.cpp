@@ -3,13 +3,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "io/input_file.hpp"
 #include "playaug/error.hpp"
 #include "playaug/requery.hpp"
 
@@ -183,11 +184,15 @@ genre_seeds genre_seeds::parse(std::string_view text, const std::string& name) {
 }
 
 genre_seeds genre_seeds::read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(path, 0, "cannot open the genres file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path);
+  // Opened as every input is: a directory or a file that shrinks is named as such.
+  const std::string text = io_detail::read_file_text(path, "genres file", std::size_t{256} << 20);
+  try {
+    return parse(text, path);
+  } catch (const nlohmann::json::exception& e) {
+    throw data_error(path, 0, e.what());
+  } catch (const std::bad_alloc&) {
+    throw data_error(path, 0, "out of memory reading the genres file");
+  }
 }
 
 genre_seeds genre_seeds::builtin() { return parse(kBuiltinGenres, "<built-in genres>"); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "playaug/buffer.hpp"
+#include "playaug/io.hpp"  // reader_options
 #include "playaug/nearest.hpp"
 #include "playaug/view.hpp"
 
@@ -32,14 +33,18 @@ struct track_catalog {
 
 /// Read a catalog CSV by its header. Required: a track id column (`track_id`, else `id`)
 /// and the 11 feature columns by name; optional: a genre column (`track_genre`, else
-/// `genre`); other columns are ignored, in any order. RFC 4180 quoting (quoted commas,
-/// doubled quotes, quoted newlines), CRLF, a UTF-8 byte-order mark and a missing final
-/// newline are accepted. Every feature must be a finite number within float range.
-/// Problems raise data_error naming the file and the 1-based line of the record. A catalog
+/// `genre`); other columns are ignored, in any order. The CSV is read by the same
+/// tokenizer as datasets (io.hpp): RFC 4180 quoting (quoted commas, doubled quotes, quoted
+/// newlines), CRLF, a UTF-8 byte-order mark and a missing final newline are accepted, a
+/// quote inside an unquoted field is refused, and a record is at most
+/// `options.max_record_bytes` long. Every feature must be a finite number within float
+/// range; track ids and genres must be valid UTF-8. Problems raise data_error naming the
+/// file and the 1-based line of the record (a directory: "is a directory"). A catalog
 /// without tracks is an error.
-track_catalog read_catalog(const std::string& path);
+track_catalog read_catalog(const std::string& path, const reader_options& options = {});
 /// The same for CSV text in memory; `name` is used in messages.
-track_catalog parse_catalog(std::string_view text, const std::string& name = "<memory>");
+track_catalog parse_catalog(std::string_view text, const std::string& name = "<memory>",
+                            const reader_options& options = {});
 
 /// A catalog ready for search, optionally restricted to some genres.
 class catalog_index {

@@ -22,7 +22,7 @@
 /// within float32 range (moods: int32), and values too small for float32 read as zero.
 ///
 /// Problems raise playaug::data_error with the 1-based line where the offending record
-/// starts and the playlist id when known.
+/// starts and the playlist id when known. Playlist ids (and track ids) must be valid UTF-8.
 ///
 /// Writing produces the same format, byte for byte what pandas' `to_csv` writes for cells
 /// made by `json.dumps`, readable by `pd.read_csv(path, index_col=0)` plus `json.loads` per
@@ -41,36 +41,87 @@
 
 namespace playaug {
 
-/// Read a whole file into a dataset. `path` "-" reads standard input.
-dataset read_csv(const std::string& path);
+/// How datasets are read.
+struct reader_options {
+  /// The longest record (one playlist: its CSV line or lines, line end included) a reader
+  /// accepts. A longer one is a data_error naming the file, the line and this limit, raised
+  /// before the read buffer grows past it, so that a file without line breaks (/dev/zero)
+  /// fails fast in bounded memory. The default, 256 MiB, is about 250 times the largest
+  /// real playlist (10,000 songs of 11 features take about 1 MB of text) and keeps the
+  /// footprint of one record within a few hundred megabytes.
+  std::size_t max_record_bytes = std::size_t{256} << 20;
+  /// Bytes read from the file at a time (the buffer grows for a longer record).
+  std::size_t buffer_bytes = std::size_t{1} << 20;
+};
 
-/// Parse CSV text held in memory; `name` is used in error messages.
-dataset parse_csv(std::string_view text, const std::string& name = "<memory>");
+/// How datasets are written.
+struct writer_options {
+  bool with_track_ids = false;  ///< add the `track_ids` column
+  int threads = 0;              ///< formatting threads (0: all hardware threads)
+};
 
-/// Streams a CSV file playlist by playlist, so that memory stays bounded however large the
-/// file is. Each call to next() yields the following whole playlists.
-class csv_reader {
+/// Streams a dataset file playlist by playlist, so that memory stays bounded however large
+/// the file is: the interface every input format implements (csv_reader for CSV).
+class dataset_reader {
  public:
-  /// Open `path` and read its header; throws data_error for an empty file or missing columns.
-  explicit csv_reader(const std::string& path);
-  ~csv_reader();
-  csv_reader(csv_reader&&) noexcept;
-  csv_reader& operator=(csv_reader&&) noexcept;
+  virtual ~dataset_reader() = default;
 
   /// Replace `chunk` by the next playlists: whole playlists until at least `max_songs` songs
   /// (or `max_playlists` playlists) have been read. Returns false, leaving `chunk` empty,
   /// at end of file. The feature dimension is fixed by the first song of the file, and
-  /// every chunk of one reader has the same dim (0 until a song was seen).
-  bool next(dataset& chunk, std::size_t max_songs = std::size_t{1} << 16,
-            std::size_t max_playlists = ~std::size_t{0});
-
+  /// every chunk of one reader has the same dim (0 until a song was seen). Throws
+  /// data_error naming the file and line for malformed input.
+  virtual bool next(dataset& chunk, std::size_t max_songs = std::size_t{1} << 16,
+                    std::size_t max_playlists = ~std::size_t{0}) = 0;
   /// Index of the first playlist of the last chunk within the file.
-  std::uint64_t first_playlist() const noexcept;
+  virtual std::uint64_t first_playlist() const noexcept = 0;
   /// Bytes of the file consumed so far (for progress reports: compare with the file size).
-  std::uint64_t bytes_read() const noexcept;
-  const std::string& path() const noexcept;
-  /// True when the file has a `track_ids` column.
-  bool has_track_ids() const noexcept;
+  virtual std::uint64_t bytes_read() const noexcept = 0;
+  /// The name used in messages ("<stdin>" for "-").
+  virtual const std::string& path() const noexcept = 0;
+  /// True when the file has track ids (the CSV `track_ids` column).
+  virtual bool has_track_ids() const noexcept = 0;
+};
+
+/// Writes datasets chunk by chunk into one file, atomically (see atomic_file): the
+/// interface every output format implements (csv_writer for CSV).
+class dataset_writer {
+ public:
+  virtual ~dataset_writer() = default;
+  /// Append every playlist of `chunk`.
+  virtual void write(const dataset& chunk) = 0;
+  /// Finish the file and move it into place; without it the destination is left untouched.
+  virtual void commit() = 0;
+};
+
+/// The reader for `path`, its format chosen by the path: ".csv", "-" (standard input) and
+/// every other name are CSV. This is the one place where a new format plugs in.
+std::unique_ptr<dataset_reader> open_dataset_reader(const std::string& path, const reader_options& options = {});
+/// The writer for `path`, its format chosen as open_dataset_reader chooses it.
+std::unique_ptr<dataset_writer> open_dataset_writer(const std::string& path, const writer_options& options = {});
+
+/// Read a whole file into a dataset. `path` "-" reads standard input.
+dataset read_csv(const std::string& path, const reader_options& options = {});
+
+/// Parse CSV text held in memory; `name` is used in error messages.
+dataset parse_csv(std::string_view text, const std::string& name = "<memory>", const reader_options& options = {});
+
+/// Streams a CSV file playlist by playlist (dataset_reader).
+class csv_reader final : public dataset_reader {
+ public:
+  /// Open `path` and read its header; throws data_error for a directory, an empty file or
+  /// missing columns.
+  explicit csv_reader(const std::string& path, const reader_options& options = {});
+  ~csv_reader() override;
+  csv_reader(csv_reader&&) noexcept;
+  csv_reader& operator=(csv_reader&&) noexcept;
+
+  bool next(dataset& chunk, std::size_t max_songs = std::size_t{1} << 16,
+            std::size_t max_playlists = ~std::size_t{0}) override;
+  std::uint64_t first_playlist() const noexcept override;
+  std::uint64_t bytes_read() const noexcept override;
+  const std::string& path() const noexcept override;
+  bool has_track_ids() const noexcept override;
 
  private:
   struct impl;
@@ -126,28 +177,30 @@ class atomic_file {
 /// their destructors, only not by this function.
 void remove_temporary_files() noexcept;
 
-/// Writes datasets chunk by chunk into one CSV file, atomically (see atomic_file).
+/// Writes datasets chunk by chunk into one CSV file, atomically (dataset_writer; see atomic_file).
 ///
 /// The text of a chunk is formatted on up to `threads` threads, each rendering its own
 /// contiguous range of playlists, and written in playlist order, so the bytes never depend
 /// on the thread count. Writing to the file overlaps formatting the following text; a write
 /// error surfaces from a later write() or from commit(). Memory stays bounded however large
 /// a chunk is: text is formatted and written about a megabyte per thread at a time.
-class csv_writer {
+class csv_writer final : public dataset_writer {
  public:
   /// `with_track_ids` adds the `track_ids` column. `threads` bounds the formatting threads
   /// (0: all hardware threads).
   explicit csv_writer(const std::string& path, bool with_track_ids = false, int threads = 0);
-  ~csv_writer();
+  csv_writer(const std::string& path, const writer_options& options);
+  ~csv_writer() override;
   csv_writer(const csv_writer&) = delete;
   csv_writer& operator=(const csv_writer&) = delete;
   /// Append every playlist of `chunk`. Throws playaug::error for a non-finite value (naming
   /// the first one in file order) and usage_error for missing track ids.
-  void write(const dataset& chunk);
+  void write(const dataset& chunk) override;
   /// Finish the file and move it into place.
-  void commit();
+  void commit() override;
 
  private:
+  void format_and_write(const dataset& chunk);
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "playaug/dataset.hpp"
+#include "playaug/io.hpp"  // reader_options
 
 namespace playaug {
 
@@ -43,8 +44,8 @@ class summary_builder {
 /// The summary of an in-memory dataset.
 dataset_summary summarize(const dataset& ds);
 
-/// The summary of a CSV file (io.hpp format), read with csv_reader chunk by chunk.
-/// Throws data_error for malformed input.
-dataset_summary summarize_csv(const std::string& path);
+/// The summary of a dataset file (io.hpp format), read chunk by chunk through
+/// open_dataset_reader. Throws data_error for malformed input.
+dataset_summary summarize_csv(const std::string& path, const reader_options& options = {});
 
 }  // namespace playaug

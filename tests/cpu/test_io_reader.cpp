@@ -378,7 +378,7 @@ TEST(IoStreaming, TinyBufferTokenizesLikeMemory) {
   write_file(path, text);
   for (std::size_t buf : {64u, 100u, 4096u}) {
     playaug::io_detail::csv_tokenizer mem(text, "mem");
-    playaug::io_detail::csv_tokenizer file(path, buf);
+    playaug::io_detail::csv_tokenizer file(path, playaug::io_detail::csv_tokenizer::default_max_record, buf);
     playaug::io_detail::csv_record a, b;
     std::size_t records = 0;
     for (;;) {

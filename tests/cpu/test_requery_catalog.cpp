@@ -164,7 +164,7 @@ TEST(CatalogReader, ErrorsNameFileAndLine) {
   fails(head + "a,0,0,0,0,,0,0,0,0,100,0\n", 2, "key");
   fails(head + ",0,0,0,0,0,0,0,0,0,100,0\n", 2, "empty track id");
   fails(head + "\"a,0,0,0,0,0,0,0,0,0,100,0\n", 2, "unterminated");
-  fails(head + "\"a\"b,0,0,0,0,0,0,0,0,0,100,0\n", 2, "after a closing quote");
+  fails(head + "\"a\"b,0,0,0,0,0,0,0,0,0,100,0\n", 2, "after the closing quote");
   fails("track_id,id,track_id,acousticness\n", 1, "appears twice");
   EXPECT_THROW(read_catalog("/nonexistent/catalog.csv"), data_error);
 }
