@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -159,8 +160,17 @@ void add_requery_command(CLI::App& app) {
   cmd->add_option("--spotify-workers", o->workers, "Concurrent Spotify requests (1..64)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  cmd->add_option("--spotify-timeout", o->timeout, "Seconds before a Spotify request is abandoned and retried")
-      ->check(CLI::PositiveNumber)
+  cmd->add_option("--spotify-timeout", o->timeout,
+                  "Seconds before a Spotify request is abandoned and retried (0.001..3600)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            const bool ok = end != text.c_str() && *end == '\0' && v >= spotify_options::min_timeout_s &&
+                            v <= spotify_options::max_timeout_s;  // false for NaN
+            return ok ? std::string() : "must be a number of seconds in [0.001, 3600], got '" + text + "'";
+          },
+          "SECONDS", ""))
       ->capture_default_str();
   cmd->add_option("--spotify-retries", o->retries,
                   "Retries of a Spotify request after HTTP 429 (waiting Retry-After), 5xx or a network "
