@@ -78,113 +78,9 @@ std::vector<std::string> parts(const std::string& s) {
   return out;
 }
 
-// The strings no message may hold any part of (case-insensitively): the secret when it
-// has 4 characters or more (a shorter one is checked word by word, see benign_only), the
-// Basic encoding, the pair's substrings that hold at least one character of the secret,
-// and `extra` (an access token).
-std::vector<std::string> forbidden_parts(const credentials& c, const std::string& extra = {}) {
-  std::vector<std::string> out;
-  auto add = [&](const std::string& s) {
-    for (auto& p : parts(s)) out.push_back(p);
-  };
-  if (c.secret.size() >= 4) add(c.secret);
-  add(c.basic);
-  const std::string pair = c.id + ":" + c.secret;
-  for (std::size_t i = 0; i + 4 <= pair.size(); ++i) {
-    if (i + 4 > c.id.size() + 1) out.push_back(lower(pair.substr(i, 4)));
-  }
-  if (!extra.empty()) add(extra);
-  return out;
-}
-
 void expect_no_part(const std::string& msg, const std::vector<std::string>& forbidden) {
   const std::string low = lower(msg);
   for (const auto& p : forbidden) EXPECT_EQ(low.find(p), std::string::npos) << "'" << p << "' in: " << msg;
-}
-
-// The excerpt holds only words of `benign` and "<redacted>" markers, and every word of
-// `kept` (server words that stood apart from the echoed credentials) is still there.
-void expect_benign_excerpt(const std::string& excerpt, const std::set<std::string>& benign,
-                           const std::vector<std::string>& kept) {
-  std::string rest = excerpt;
-  for (std::size_t p = rest.find("<redacted>"); p != std::string::npos; p = rest.find("<redacted>")) {
-    rest.replace(p, 10, " ");
-  }
-  std::string word;
-  auto flush = [&] {
-    if (!word.empty()) {
-      EXPECT_EQ(benign.count(word), 1u) << "'" << word << "' in excerpt: " << excerpt;
-    }
-    word.clear();
-  };
-  for (const char c : rest) {  // words: letters, digits, '_' and '='
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '=') {
-      flush();
-    } else {
-      word.push_back(c);
-    }
-  }
-  flush();
-  for (const auto& k : kept) EXPECT_NE(excerpt.find(k), std::string::npos) << "'" << k << "' lost: " << excerpt;
-}
-
-std::string between(const std::string& s, const std::string& a, const std::string& b) {
-  const std::size_t i = s.find(a);
-  if (i == std::string::npos) return "<" + a + " not found>";
-  const std::size_t j = s.rfind(b);
-  if (j == std::string::npos || j < i + a.size()) return "<" + b + " not found>";
-  return s.substr(i + a.size(), j - i - a.size());
-}
-
-std::string percent(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-  }
-  return out;
-}
-
-// A valid Spotify track id (22 base-62 characters) from a number.
-std::string track_id(std::size_t n) {
-  std::string s = "trk" + std::to_string(n);
-  s.resize(22, 'Q');
-  return s;
-}
-
-// Peak resident memory of this process so far, in bytes.
-long long peak_rss() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<long long>(ru.ru_maxrss) * 1024;
-}
-
-// One playlist of n songs with the 11 features.
-dataset songs(std::size_t n) {
-  dataset ds;
-  ds.dim = 11;
-  ds.schema = feature_schema::spotify();
-  std::vector<float> f;
-  for (std::size_t s = 0; s < n; ++s) {
-    const float row[11] = {0.5f, 0.6f, 0.7f, 0.01f, 5.0f, 0.1f, -7.5f, 1.0f, 0.05f, 100.0f + static_cast<float>(s),
-                           0.3f};
-    f.insert(f.end(), row, row + 11);
-  }
-  ds.add_playlist("pl", {{1}}, f.data(), n);
-  return ds;
-}
-
-std::string failure_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,6 +146,123 @@ TEST(SpotifyRedactor, BoundedWorkOnHugeText) {
 }
 
 #if PLAYAUG_HAVE_HTTPLIB
+
+// The strings no message may hold any part of (case-insensitively): the secret when it
+// has 4 characters or more (a shorter one is checked word by word, see benign_only), the
+// Basic encoding, the pair's substrings that hold at least one character of the secret,
+// and `extra` (an access token).
+std::vector<std::string> forbidden_parts(const credentials& c, const std::string& extra = {}) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& s) {
+    for (auto& p : parts(s)) out.push_back(p);
+  };
+  if (c.secret.size() >= 4) add(c.secret);
+  add(c.basic);
+  const std::string pair = c.id + ":" + c.secret;
+  for (std::size_t i = 0; i + 4 <= pair.size(); ++i) {
+    if (i + 4 > c.id.size() + 1) out.push_back(lower(pair.substr(i, 4)));
+  }
+  if (!extra.empty()) add(extra);
+  return out;
+}
+
+// The excerpt holds only words of `benign` and "<redacted>" markers, and every word of
+// `kept` (server words that stood apart from the echoed credentials) is still there.
+void expect_benign_excerpt(const std::string& excerpt, const std::set<std::string>& benign,
+                           const std::vector<std::string>& kept) {
+  std::string rest = excerpt;
+  for (std::size_t p = rest.find("<redacted>"); p != std::string::npos; p = rest.find("<redacted>")) {
+    rest.replace(p, 10, " ");
+  }
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) {
+      EXPECT_EQ(benign.count(word), 1u) << "'" << word << "' in excerpt: " << excerpt;
+    }
+    word.clear();
+  };
+  for (const char c : rest) {  // words: letters, digits, '_' and '='
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '=') {
+      flush();
+    } else {
+      word.push_back(c);
+    }
+  }
+  flush();
+  for (const auto& k : kept) EXPECT_NE(excerpt.find(k), std::string::npos) << "'" << k << "' lost: " << excerpt;
+}
+
+std::string between(const std::string& s, const std::string& a, const std::string& b) {
+  const std::size_t i = s.find(a);
+  if (i == std::string::npos) return "<" + a + " not found>";
+  const std::size_t j = s.rfind(b);
+  if (j == std::string::npos || j < i + a.size()) return "<" + b + " not found>";
+  return s.substr(i + a.size(), j - i - a.size());
+}
+
+std::string percent(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+// A valid Spotify track id (22 base-62 characters) from a number.
+std::string track_id(std::size_t n) {
+  std::string s = "trk" + std::to_string(n);
+  s.resize(22, 'Q');
+  return s;
+}
+
+// AddressSanitizer keeps freed memory in quarantine, so resident memory says nothing there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMeasureMemory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kMeasureMemory = false;
+#else
+constexpr bool kMeasureMemory = true;
+#endif
+#else
+constexpr bool kMeasureMemory = true;
+#endif
+
+// Peak resident memory of this process so far, in bytes.
+long long peak_rss() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<long long>(ru.ru_maxrss) * 1024;
+}
+
+// One playlist of n songs with the 11 features.
+dataset songs(std::size_t n) {
+  dataset ds;
+  ds.dim = 11;
+  ds.schema = feature_schema::spotify();
+  std::vector<float> f;
+  for (std::size_t s = 0; s < n; ++s) {
+    const float row[11] = {0.5f, 0.6f, 0.7f, 0.01f, 5.0f, 0.1f, -7.5f, 1.0f, 0.05f, 100.0f + static_cast<float>(s),
+                           0.3f};
+    f.insert(f.end(), row, row + 11);
+  }
+  ds.add_playlist("pl", {{1}}, f.data(), n);
+  return ds;
+}
+
+std::string failure_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // ---------------------------------------------------------------------------------------
 // The fake server
@@ -544,7 +557,7 @@ TEST_F(SpotifyHostile, RefusedAccountsPortCostsOneWorkersTime) {
   EXPECT_EQ(m16, m1);  // every worker saw the same failure
   EXPECT_EQ(sixteen.retries(), 2u);  // the retries of one request, not of 16
   EXPECT_GE(t16, 0.3);
-  EXPECT_LT(t16, 1.5) << "1 worker: " << t1 << " s";  // sequential fetches took 16 x 0.3..0.6 s
+  EXPECT_LT(t16, 3.0) << "1 worker: " << t1 << " s";  // sequential fetches took 16 x 0.3..0.6 s
 }
 
 TEST_F(SpotifyHostile, HangingAccountsServerTimesOutOnce) {
@@ -564,7 +577,7 @@ TEST_F(SpotifyHostile, HangingAccountsServerTimesOutOnce) {
   EXPECT_NE(msg.find("Spotify token request timed out"), std::string::npos) << msg;
   EXPECT_NE(msg.find("after 2 attempts"), std::string::npos) << msg;
   EXPECT_EQ(fake.token_calls.load(), 2);
-  EXPECT_LT(t, 1.5);  // 2 x 0.2 s, not 16 x 2 x 0.2 s
+  EXPECT_LT(t, 3.0);  // 2 x 0.2 s, not 16 x 2 x 0.2 s
 }
 
 // ---------------------------------------------------------------------------------------
@@ -673,7 +686,9 @@ TEST_F(SpotifyHostile, EndlessAnswerIsAbandonedAt4MiB) {
         << msg;
     EXPECT_LT(t, 5.0);
     EXPECT_LT(fake.streamed.load(), 128ll << 20);  // the client hung up early
-    EXPECT_LT(peak_rss() - before, 128ll << 20);
+    if (kMeasureMemory) {
+      EXPECT_LT(peak_rss() - before, 128ll << 20);
+    }
     if (token_endpoint) {
       EXPECT_EQ(fake.token_calls.load(), 1);  // not retried, shared by the 4 workers
     } else {
@@ -764,7 +779,9 @@ TEST_F(SpotifyHostile, DeepOrWideJsonCostsNoStackOrMemory) {
     EXPECT_TRUE(msg.find("not the expected JSON") != std::string::npos ||
                 msg.find("no track") != std::string::npos)
         << msg;
-    EXPECT_LT(peak_rss() - before, 64ll << 20) << body.substr(0, 20);
+    if (kMeasureMemory) {
+      EXPECT_LT(peak_rss() - before, 64ll << 20) << body.substr(0, 20);
+    }
   }
 }
 
@@ -842,8 +859,8 @@ TEST_F(SpotifyHostileCli, RefusedAccountsPortFailsFastWithManyWorkers) {
   EXPECT_NE(err_.find("after 3 attempts"), std::string::npos) << err_;
   EXPECT_EQ(err_, err1);
   // The default back-offs (0.5 s, then 1 s, with jitter) take 0.75..1.5 s once; sixteen
-  // workers fetching in turn took 16 times that.
-  EXPECT_LT(t16, 4.0) << "1 worker: " << t1 << " s";
+  // workers fetching in turn took 16 times that (17.6 s measured).
+  EXPECT_LT(t16, 6.0) << "1 worker: " << t1 << " s";
   EXPECT_FALSE(std::filesystem::exists(dir_.file("out.csv")));
 }
 
