@@ -139,11 +139,12 @@ std::string redactor::excerpt(std::string_view text, std::size_t limit) const {
   auto token_char = [&](unsigned char c) { return in_credential_[c] || (printable(c) && !delimiter(c)); };
   std::string out;
   bool space = false;  // whitespace seen since the last piece
-  // Append `piece` unless it would pass the limit; false when the excerpt is full.
+  // The excerpt so far, marked as cut.
   auto cut = [&] {
     out += out.empty() ? "..." : " ...";
     return out;
   };
+  // Append `piece` unless it would pass the limit; false when the excerpt is full.
   auto put = [&](std::string_view piece) {
     const std::size_t sep = space && !out.empty() ? 1 : 0;
     if (out.size() + sep + piece.size() > limit) return false;
