@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -168,7 +169,7 @@ void add_requery_command(CLI::App& app) {
              1, 64);
   number_in(cmd->add_option("--spotify-timeout", o->timeout, "Seconds before a Spotify request is abandoned and retried")
                 ->capture_default_str(),
-            0.0, 86400.0, interval::open);
+            spotify_options::min_timeout_s, spotify_options::max_timeout_s);
   integer_in(cmd->add_option("--spotify-retries", o->retries,
                              "Retries of a Spotify request after HTTP 429 (waiting Retry-After), 5xx or a network "
                              "error (exponential back-off with jitter)")

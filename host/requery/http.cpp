@@ -3,7 +3,10 @@
 
 #include "http.hpp"
 
+#include "playaug/requery.hpp"
+
 #include <cctype>
+#include <cmath>
 #include <string>
 
 #ifndef PLAYAUG_WITH_SPOTIFY
@@ -35,19 +38,49 @@ std::string http_client::escape(std::string_view s) {
   return out;
 }
 
+std::string http_client::where(const std::string& url) {
+  std::string u = url.substr(0, url.find_first_of("?#"));
+  const std::size_t scheme = u.find("://");
+  const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t at = u.find('@', host);
+  if (at != std::string::npos && at < u.find('/', host)) u.erase(host, at + 1 - host);
+  return u;
+}
+
 #if PLAYAUG_WITH_SPOTIFY
 
 namespace {
 
 std::once_flag g_curl_once;
 
+// What the callbacks of one transfer fill, with the bounds they enforce.
+struct transfer {
+  http_response* resp = nullptr;
+  std::size_t header_bytes = 0;
+  bool body_too_large = false;
+  bool headers_too_large = false;
+};
+
+// Returning less than size * n makes libcurl abandon the transfer (CURLE_WRITE_ERROR).
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+  auto* t = static_cast<transfer*>(user);
+  const std::size_t bytes = size * n;
+  if (bytes > max_body_bytes - t->resp->body.size()) {
+    t->body_too_large = true;
+    return 0;
+  }
+  t->resp->body.append(data, bytes);
+  return bytes;
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* resp = static_cast<http_response*>(user);
+  auto* t = static_cast<transfer*>(user);
+  http_response* resp = t->resp;
+  t->header_bytes += size * n;
+  if (t->header_bytes > max_header_bytes) {
+    t->headers_too_large = true;
+    return 0;
+  }
   const std::string_view line(data, size * n);
   if (line.rfind("HTTP/", 0) == 0) resp->retry_after.clear();  // a new response begins
   const std::size_t colon = line.find(':');
@@ -74,8 +107,15 @@ struct slist {
   }
 };
 
-// The URL without its query string, for messages.
-std::string where(const std::string& url) { return url.substr(0, url.find('?')); }
+// Seconds -> whole milliseconds in [1, max_timeout_s * 1000], without overflow.
+long to_ms(double s) {
+  if (!(s <= spotify_options::max_timeout_s)) s = spotify_options::max_timeout_s;  // also NaN
+  const long ms = std::lround(s * 1000.0);
+  return ms < 1 ? 1 : ms;
+}
+
+std::string mib(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+std::string kib(std::size_t bytes) { return std::to_string(bytes >> 10) + " KiB"; }
 
 }  // namespace
 
@@ -83,23 +123,44 @@ struct http_client::impl {
   CURL* curl = nullptr;
   long connect_ms = 0;
   long total_ms = 0;
+  transfer xfer;
 
   void reset_common(const std::string& url, http_response& resp) {
     curl_easy_reset(curl);
+    xfer = transfer{};
+    xfer.resp = &resp;
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    // Refused up front when a Content-Length announces more; on_body enforces it otherwise.
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_bytes));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &xfer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &resp);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &xfer);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "playaug");
   }
 
   void run(const std::string& url, http_response& resp) {
     const CURLcode rc = curl_easy_perform(curl);
+    xfer.resp = nullptr;
+    if (xfer.body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+      resp.body.clear();
+      resp.body.shrink_to_fit();
+      throw response_too_large("answer of " + where(url) + " is larger than " + mib(max_body_bytes) +
+                               "; abandoned");
+    }
+    if (xfer.headers_too_large) {
+      throw response_too_large("header lines of the answer of " + where(url) + " are larger than " +
+                               kib(max_header_bytes) + "; abandoned");
+    }
     if (rc != CURLE_OK) {
       const bool timed_out = rc == CURLE_OPERATION_TIMEDOUT;
       throw transport_error(std::string(timed_out ? "timed out" : "failed") + " (" + curl_easy_strerror(rc) +
@@ -114,10 +175,8 @@ http_client::http_client(double connect_timeout_s, double timeout_s) : impl_(std
   std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->curl = curl_easy_init();
   if (impl_->curl == nullptr) throw error("cannot initialise libcurl");
-  impl_->connect_ms = static_cast<long>(connect_timeout_s * 1000.0 + 0.5);
-  impl_->total_ms = static_cast<long>(timeout_s * 1000.0 + 0.5);
-  if (impl_->connect_ms < 1) impl_->connect_ms = 1;
-  if (impl_->total_ms < 1) impl_->total_ms = 1;
+  impl_->connect_ms = to_ms(connect_timeout_s);
+  impl_->total_ms = to_ms(timeout_s);
 }
 
 http_client::~http_client() {

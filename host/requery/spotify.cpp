@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cmath>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -18,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http.hpp"
+#include "redact.hpp"
 #include "playaug/dataset.hpp"
 #include "playaug/error.hpp"
 #include "playaug/requery.hpp"
@@ -26,6 +30,8 @@ namespace playaug {
 
 using requery_detail::http_client;
 using requery_detail::http_response;
+using requery_detail::redactor;
+using requery_detail::response_too_large;
 using requery_detail::transport_error;
 
 bool spotify_built() noexcept { return requery_detail::http_available(); }
@@ -50,12 +56,25 @@ void spotify_options::validate() const {
   if (client_id.empty()) throw usage_error("Spotify client id is empty (SPOTIFY_CLIENT_ID)");
   if (client_secret.empty()) throw usage_error("Spotify client secret is empty (SPOTIFY_CLIENT_SECRET)");
   if (workers < 1 || workers > 64) throw usage_error("Spotify workers must be in 1..64, got " + std::to_string(workers));
-  if (!(connect_timeout_s > 0.0) || !(timeout_s > 0.0)) throw usage_error("Spotify timeouts must be positive");
+  auto seconds = [](double v) {  // shortest form: "0.001", "3600", "1e+16", "inf", "nan"
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  };
+  const std::string range = "[" + seconds(min_timeout_s) + ", " + seconds(max_timeout_s) + "] seconds";
+  for (const auto& [name, v] : {std::pair<const char*, double>{"connect timeout", connect_timeout_s},
+                                std::pair<const char*, double>{"timeout", timeout_s}}) {
+    if (!(v >= min_timeout_s && v <= max_timeout_s)) {
+      throw usage_error(std::string("Spotify ") + name + " must be in " + range + ", got " + seconds(v));
+    }
+  }
   if (max_retries < 0 || max_retries > 100) {
     throw usage_error("Spotify max_retries must be in 0..100, got " + std::to_string(max_retries));
   }
-  if (!(backoff_initial_s >= 0.0) || !(backoff_max_s >= backoff_initial_s) || !(retry_after_max_s >= 0.0)) {
-    throw usage_error("Spotify back-off bounds must satisfy 0 <= initial <= max and retry_after_max >= 0");
+  if (!(backoff_initial_s >= 0.0) || !(backoff_max_s >= backoff_initial_s) || !(backoff_max_s <= max_timeout_s) ||
+      !(retry_after_max_s >= 0.0) || !(retry_after_max_s <= max_timeout_s)) {
+    throw usage_error("Spotify back-off bounds must satisfy 0 <= initial <= max <= " + seconds(max_timeout_s) +
+                      " and 0 <= retry_after_max <= " + seconds(max_timeout_s) + " (seconds)");
   }
   seeds.validate();
 }
@@ -84,55 +103,156 @@ long clamp_round(float v, long lo, long hi) {
   return std::min(hi, std::max(lo, r));
 }
 
-std::string base64(const std::string& in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {tbl[v >> 18], tbl[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+// The values at a few paths of a JSON text, streamed through nlohmann's SAX interface
+// and handed to a callback in document order: nothing is kept, so a hostile answer costs
+// no more memory than what the callback keeps (nesting costs a bit per level, without
+// recursion). A path joins keys with '.' and writes "[]" for the elements of a list:
+// "tracks[].id". A list or object at a wanted path is passed as an empty list or object.
+class json_pick final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  using callback = std::function<void(const std::string& path, nlohmann::json& value)>;
 
-// Spotify's error message from a body like {"error": {"status": 400, "message": "..."}}
-// or {"error": "invalid_client", "error_description": "..."}; a short excerpt otherwise.
-std::string error_detail(const std::string& body) {
-  try {
-    const auto j = nlohmann::json::parse(body);
-    if (j.contains("error")) {
-      const auto& e = j["error"];
-      if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
-      if (e.is_string()) {
-        std::string s = e.get<std::string>();
-        if (j.contains("error_description") && j["error_description"].is_string()) {
-          s += ": " + j["error_description"].get<std::string>();
-        }
-        return s;
+  /// Calls `on` for the values of `text` at the `wanted` paths; false when `text` is not
+  /// valid JSON (`on` may have been called for its beginning).
+  static bool parse(std::string_view text, std::vector<std::string> wanted, const callback& on) {
+    json_pick pick(std::move(wanted), on);
+    return nlohmann::json::sax_parse(text.data(), text.data() + text.size(), &pick);
+  }
+
+  bool null() override { return scalar(nullptr); }
+  bool boolean(bool v) override { return scalar(v); }
+  bool number_integer(number_integer_t v) override { return scalar(v); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar(v); }
+  bool number_float(number_float_t v, const string_t&) override { return scalar(v); }
+  bool string(string_t& v) override { return scalar(std::move(v)); }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(false); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    if (dead_ == 0 && !stack_.empty()) stack_.back().key = std::move(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  struct frame {
+    bool list;
+    std::string path;
+    std::string key;  // the last key of an object
+  };
+
+  json_pick(std::vector<std::string> wanted, const callback& on) : wanted_(std::move(wanted)), on_(on) {}
+
+  // The path of the value that starts now; false inside a container nobody wants.
+  bool path_here(std::string& p) const {
+    if (dead_ != 0) return false;
+    if (stack_.empty()) {
+      p.clear();
+      return true;
+    }
+    const frame& f = stack_.back();
+    p = f.list ? f.path + "[]" : (f.path.empty() ? f.key : f.path + "." + f.key);
+    return true;
+  }
+  bool wanted(const std::string& p) const { return std::find(wanted_.begin(), wanted_.end(), p) != wanted_.end(); }
+  bool leads_somewhere(const std::string& p) const {
+    if (p.empty()) return true;
+    for (const auto& w : wanted_) {
+      if (w.size() > p.size() && w.compare(0, p.size(), p) == 0 && (w[p.size()] == '.' || w[p.size()] == '[')) {
+        return true;
       }
     }
-  } catch (const std::exception&) {
+    return false;
   }
-  std::string s = body.substr(0, 120);
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
+  bool scalar(nlohmann::json v) {
+    std::string p;
+    if (path_here(p) && wanted(p)) on_(p, v);
+    return true;
   }
-  return s;
+  bool open(bool list) {
+    std::string p;
+    if (!path_here(p)) {
+      ++dead_;
+      return true;
+    }
+    if (wanted(p)) {
+      nlohmann::json v = list ? nlohmann::json::array() : nlohmann::json::object();
+      on_(p, v);
+    }
+    if (leads_somewhere(p)) {
+      stack_.push_back({list, std::move(p), {}});
+    } else {
+      ++dead_;
+    }
+    return true;
+  }
+  bool close() {
+    if (dead_ != 0) {
+      --dead_;
+    } else if (!stack_.empty()) {
+      stack_.pop_back();
+    }
+    return true;
+  }
+
+  std::vector<std::string> wanted_;
+  std::vector<frame> stack_;
+  std::size_t dead_ = 0;  // depth inside a container nobody wants
+  const callback& on_;
+};
+
+// Spotify's error text from a body like {"error": {"status": 400, "message": "..."}} or
+// {"error": "invalid_client", "error_description": "..."}; the whole body otherwise. It is
+// server text: it goes to a message only through a redactor.
+std::string error_text(const std::string& body) {
+  std::string error, message, description;
+  const bool json = json_pick::parse(body, {"error", "error.message", "error_description"},
+                                     [&](const std::string& path, nlohmann::json& v) {
+                                       if (!v.is_string()) return;
+                                       std::string& to = path == "error"           ? error
+                                                         : path == "error.message" ? message
+                                                                                   : description;
+                                       to = std::move(v.get_ref<std::string&>());
+                                     });
+  if (!json) return body;
+  if (!message.empty()) return message;
+  if (!error.empty()) return description.empty() ? error : error + ": " + description;
+  return body;
 }
 
-// " (detail)" or nothing.
-std::string detail_suffix(const std::string& body) {
-  const std::string d = error_detail(body);
-  return d.empty() ? std::string() : " (" + d + ")";
+// A Spotify id: 22 base-62 characters.
+bool spotify_id(const std::string& id) {
+  if (id.size() != 22) return false;
+  for (const char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+  }
+  return true;
 }
+
+// An RFC 6750 b64token (the syntax of a Bearer access token) of at most max_token_chars.
+constexpr std::size_t max_token_chars = 4096;
+bool bearer_token(const std::string& t) {
+  if (t.empty() || t.size() > max_token_chars) return false;
+  std::size_t i = 0;
+  for (; i < t.size(); ++i) {
+    const char c = t[i];
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+                    c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+  }
+  if (i == 0) return false;
+  for (; i < t.size(); ++i) {
+    if (t[i] != '=') return false;
+  }
+  return true;
+}
+
+// Token lifetimes are clamped to this range: a huge expires_in would overflow the clock,
+// a tiny one would fetch a token for every request.
+constexpr double min_token_lifetime_s = 1.0;
+constexpr double max_token_lifetime_s = 86400.0;
 
 }  // namespace
 
@@ -140,8 +260,17 @@ struct spotify_recommender::impl {
   spotify_options opts;
   std::string api;
   std::string accounts;
+  // Turns server text into message excerpts without the credentials.
+  redactor credentials;
 
+  // The shared access token. One worker at a time fetches it (`fetching`); the others
+  // wait on token_ready. A failed fetch is kept in token_failure and rethrown to every
+  // worker until the next recommend(), so a dead accounts service costs one request's
+  // retries, whatever the number of workers.
   std::mutex token_mutex;
+  std::condition_variable token_ready;
+  bool fetching = false;
+  std::exception_ptr token_failure;
   std::string token;
   clock_type::time_point expiry{};
   std::uint64_t generation = 0;
@@ -160,7 +289,8 @@ struct spotify_recommender::impl {
       throw error("this playaug was built without the Spotify client (PLAYAUG_WITH_SPOTIFY=OFF)");
     }
     opts.validate();
-    basic_credentials = base64(opts.client_id + ":" + opts.client_secret);
+    credentials.add_credential(opts.client_secret);
+    credentials.add_basic(opts.client_id, opts.client_secret);
     api = trim_slash(opts.api_url);
     accounts = trim_slash(opts.accounts_url);
     auto join = [](const std::vector<std::string>& v) {
@@ -173,23 +303,22 @@ struct spotify_recommender::impl {
     if (!opts.seeds.genres.empty()) seed_query += "&seed_genres=" + join(opts.seeds.genres);
   }
 
-  // The secret and the Basic credentials made from it: never part of a message.
-  std::string basic_credentials;
-
-  // Remove every trace of the credentials from a message, such as a server's echo of the
-  // request in an error body.
-  std::string scrub(std::string s) const {
-    for (const std::string* secret : {&opts.client_secret, &basic_credentials}) {
-      if (secret->empty()) continue;
-      for (std::size_t p = s.find(*secret); p != std::string::npos; p = s.find(*secret, p)) {
-        s.replace(p, secret->size(), "<secret>");
-      }
+  // " (excerpt)" of a server's error body, or nothing; `bearer` (the access token sent)
+  // is removed as well as the client credentials.
+  std::string detail_suffix(const std::string& body, const std::string& bearer = {}) const {
+    std::string d;
+    if (bearer.empty()) {
+      d = credentials.excerpt(error_text(body));
+    } else {
+      redactor r = credentials;
+      r.add_credential(bearer);
+      d = r.excerpt(error_text(body));
     }
-    return s;
+    return d.empty() ? std::string() : " (" + d + ")";
   }
 
   double backoff(int attempt) {
-    double d = opts.backoff_initial_s * std::ldexp(1.0, attempt);
+    double d = opts.backoff_initial_s * std::ldexp(1.0, std::min(attempt, 60));
     d = std::min(d, opts.backoff_max_s);
     std::lock_guard<std::mutex> lock(rng_mutex);
     return d * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
@@ -206,13 +335,51 @@ struct spotify_recommender::impl {
     return std::min(s, opts.retry_after_max_s);
   }
 
-  // A valid access token and its generation; fetched when missing or expired.
-  std::string get_token(http_client& http, std::uint64_t& gen, std::uint64_t& retried) {
+  // Forget a failed token fetch: called when a new recommend() starts.
+  void reset_token_failure() {
     std::lock_guard<std::mutex> lock(token_mutex);
-    if (!token.empty() && clock_type::now() < expiry) {
-      gen = generation;
-      return token;
+    token_failure = nullptr;
+  }
+
+  // A valid access token and its generation: the cached one, or one fetched by this
+  // worker or by the worker already fetching it. Rethrows a failed fetch.
+  std::string get_token(http_client& http, std::uint64_t& gen, std::uint64_t& retried) {
+    std::unique_lock<std::mutex> lock(token_mutex);
+    for (;;) {
+      if (token_failure) std::rethrow_exception(token_failure);
+      if (!token.empty() && clock_type::now() < expiry) {
+        gen = generation;
+        return token;
+      }
+      if (!fetching) break;
+      token_ready.wait(lock);
     }
+    fetching = true;
+    lock.unlock();
+    std::string tok;
+    clock_type::time_point until;
+    try {
+      tok = fetch_token(http, retried, until);
+    } catch (...) {
+      lock.lock();
+      token_failure = std::current_exception();
+      fetching = false;
+      token_ready.notify_all();
+      throw;
+    }
+    lock.lock();
+    token = std::move(tok);
+    expiry = until;
+    ++generation;
+    ++tokens;
+    fetching = false;
+    token_ready.notify_all();
+    gen = generation;
+    return token;
+  }
+
+  // POST {accounts}/api/token with retries; the token and when it expires.
+  std::string fetch_token(http_client& http, std::uint64_t& retried, clock_type::time_point& until) {
     const std::string url = accounts + "/api/token";
     for (int attempt = 0;; ++attempt) {
       const auto started = clock_type::now();
@@ -226,8 +393,10 @@ struct spotify_recommender::impl {
           sleep_s(backoff(attempt));
           continue;
         }
-        throw error(scrub("Spotify token request " + std::string(e.what()) + " after " + std::to_string(attempt + 1) +
-                          " attempts"));
+        throw error("Spotify token request " + std::string(e.what()) + " after " + std::to_string(attempt + 1) +
+                    " attempts");
+      } catch (const response_too_large& e) {
+        throw error("Spotify token request: " + std::string(e.what()));
       }
       if (r.status == 429 || r.status >= 500) {
         if (attempt < opts.max_retries) {
@@ -236,29 +405,39 @@ struct spotify_recommender::impl {
           sleep_s(r.status == 429 ? retry_after(r, attempt) : backoff(attempt));
           continue;
         }
-        throw error(scrub("Spotify token request failed: HTTP " + std::to_string(r.status) + " after " +
-                          std::to_string(attempt + 1) + " attempts"));
+        throw error("Spotify token request failed: HTTP " + std::to_string(r.status) + " after " +
+                    std::to_string(attempt + 1) + " attempts" + detail_suffix(r.body));
       }
       if (r.status != 200) {
-        throw error(scrub("Spotify refused the client credentials (HTTP " + std::to_string(r.status) + ": " +
-                          error_detail(r.body) + "); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"));
+        const std::string d = credentials.excerpt(error_text(r.body));
+        throw error("Spotify refused the client credentials (HTTP " + std::to_string(r.status) +
+                    (d.empty() ? std::string() : ": " + d) + "); check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET");
       }
       std::string tok;
-      double expires_in = 0.0;
-      try {
-        const auto j = nlohmann::json::parse(r.body);
-        tok = j.at("access_token").get<std::string>();
-        expires_in = j.at("expires_in").get<double>();
-      } catch (const std::exception&) {
+      double expires_in = -1.0;
+      bool have_token = false, have_expiry = false;
+      const bool json = json_pick::parse(r.body, {"access_token", "expires_in"},
+                                         [&](const std::string& path, nlohmann::json& v) {
+                                           if (path == "access_token") {
+                                             have_token = v.is_string();
+                                             if (have_token) tok = std::move(v.get_ref<std::string&>());
+                                           } else {
+                                             have_expiry = v.is_number();
+                                             if (have_expiry) expires_in = v.get<double>();
+                                           }
+                                         });
+      if (!json || !have_token || !have_expiry) {
         throw error("Spotify token response is not the expected JSON (access_token, expires_in)");
       }
-      if (tok.empty() || !(expires_in > 0.0)) throw error("Spotify token response has an empty token or expiry");
-      token = std::move(tok);
-      expiry = started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(expires_in));
-      ++generation;
-      ++tokens;
-      gen = generation;
-      return token;
+      if (!bearer_token(tok)) {
+        throw error("Spotify token response holds an access token that is not 1.." +
+                    std::to_string(max_token_chars) + " characters of an RFC 6750 bearer token (" +
+                    std::to_string(tok.size()) + " characters)");
+      }
+      if (!(expires_in > 0.0)) throw error("Spotify token response has an expiry that is not positive");
+      expires_in = std::min(std::max(expires_in, min_token_lifetime_s), max_token_lifetime_s);
+      until = started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(expires_in));
+      return tok;
     }
   }
 
@@ -287,6 +466,45 @@ struct spotify_recommender::impl {
     return u + seed_query;
   }
 
+  // The track ids of a recommendations answer (at most `limit`, the first ones), or throws
+  // with `who` in the message. Every id must be a Spotify id.
+  std::vector<std::string> track_ids(const std::string& body, int limit, const std::string& who) const {
+    const std::string expected = who + ": Spotify's answer is not the expected JSON (tracks[].id)";
+    bool have_tracks = false;
+    std::vector<std::string> ids;
+    std::size_t elements = 0, with_id = 0;
+    const bool json = json_pick::parse(body, {"tracks", "tracks[]", "tracks[].id"}, [&](const std::string& path,
+                                                                                        nlohmann::json& v) {
+      if (path == "tracks") {  // a repeated key: the last one counts
+        if (!v.is_array()) throw error(expected);
+        have_tracks = true;
+        ids.clear();
+        elements = with_id = 0;
+      } else if (path == "tracks[]") {
+        if (!v.is_object()) throw error(expected);
+        if (with_id != elements) throw error(expected);
+        ++elements;
+      } else {
+        if (!v.is_string()) throw error(expected);
+        std::string id = std::move(v.get_ref<std::string&>());
+        if (!spotify_id(id)) {
+          std::string shown = id.empty() ? std::string("an empty track id")
+                                         : "a track id that is not a Spotify id (22 letters and digits): '" +
+                                               credentials.excerpt(id, 40) + "', " + std::to_string(id.size()) +
+                                               " characters";
+          throw error(who + ": Spotify's answer holds " + shown);
+        }
+        if (with_id + 1 == elements) {  // a repeated "id" key within one track: the first counts
+          if (ids.size() < static_cast<std::size_t>(limit)) ids.push_back(std::move(id));
+          ++with_id;
+        }
+      }
+    });
+    if (!json || !have_tracks || with_id != elements) throw error(expected);
+    if (ids.empty()) throw error(who + ": Spotify recommended no track (empty tracks)");
+    return ids;
+  }
+
   // The recommended track ids for one target (at least one), or throws with `who` in the
   // message. Retries 429 (Retry-After), 5xx and network errors; refreshes the token once
   // on a 401.
@@ -307,8 +525,9 @@ struct spotify_recommender::impl {
           sleep_s(backoff(attempt));
           continue;
         }
-        throw error(scrub(who + ": Spotify request " + e.what() + " after " + std::to_string(attempt + 1) +
-                          " attempts"));
+        throw error(who + ": Spotify request " + e.what() + " after " + std::to_string(attempt + 1) + " attempts");
+      } catch (const response_too_large& e) {
+        throw error(who + ": Spotify request: " + e.what());
       }
       if (r.status == 401 && !refreshed) {
         refreshed = true;
@@ -325,26 +544,13 @@ struct spotify_recommender::impl {
           sleep_s(r.status == 429 ? retry_after(r, attempt) : backoff(attempt));
           continue;
         }
-        throw error(scrub(who + ": Spotify answered HTTP " + std::to_string(r.status) + " " +
-                          std::to_string(attempt + 1) + " times" + detail_suffix(r.body)));
+        throw error(who + ": Spotify answered HTTP " + std::to_string(r.status) + " " + std::to_string(attempt + 1) +
+                    " times" + detail_suffix(r.body, tok));
       }
       if (r.status != 200) {
-        throw error(scrub(who + ": Spotify answered HTTP " + std::to_string(r.status) + detail_suffix(r.body)));
+        throw error(who + ": Spotify answered HTTP " + std::to_string(r.status) + detail_suffix(r.body, tok));
       }
-      std::vector<std::string> ids;
-      try {
-        const auto j = nlohmann::json::parse(r.body);
-        const auto& tracks = j.at("tracks");
-        if (!tracks.is_array()) throw std::runtime_error("tracks is not a list");
-        for (const auto& t : tracks) ids.push_back(t.at("id").get<std::string>());
-      } catch (const std::exception&) {
-        throw error(who + ": Spotify's answer is not the expected JSON (tracks[].id)");
-      }
-      if (ids.empty()) throw error(who + ": Spotify recommended no track (empty tracks)");
-      for (const auto& id : ids) {
-        if (id.empty()) throw error(who + ": Spotify's answer holds an empty track id");
-      }
-      return ids;
+      return track_ids(r.body, limit, who);
     }
   }
 };
@@ -412,6 +618,7 @@ void spotify_recommender::recommend(const resources&, dataset& chunk, const requ
   }
   chunk.track_ids.assign(songs, std::string());
   if (songs == 0) return;
+  im.reset_token_failure();
 
   // Song index -> playlist, for messages.
   std::vector<std::size_t> playlist_of(songs);

@@ -127,6 +127,11 @@ class genre_seeds {
 
 /// Options of the Spotify backend.
 struct spotify_options {
+  /// Largest accepted value of every duration below (one hour); validate() rejects more.
+  static constexpr double max_timeout_s = 3600.0;
+  /// Smallest accepted connect and request timeout (libcurl counts milliseconds).
+  static constexpr double min_timeout_s = 0.001;
+
   std::string api_url = "https://api.spotify.com";
   std::string accounts_url = "https://accounts.spotify.com";
   std::string client_id;      ///< SPOTIFY_CLIENT_ID
@@ -143,7 +148,9 @@ struct spotify_options {
   /// client_id / client_secret from SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET; usage_error
   /// naming the missing variable.
   void credentials_from_env();
-  /// usage_error naming the first bad option.
+  /// usage_error naming the first bad option: URLs, credentials, workers 1..64, retries
+  /// 0..100, timeouts finite in [min_timeout_s, max_timeout_s], back-off bounds finite
+  /// with 0 <= initial <= max <= max_timeout_s and 0 <= retry_after_max <= max_timeout_s.
   void validate() const;
 };
 
@@ -157,6 +164,16 @@ bool spotify_built() noexcept;
 /// again with a larger limit (up to 100) and the first track new to the playlist is
 /// taken. The output keeps the targets as features. Throws playaug::error when the
 /// build lacks the client.
+///
+/// Hostile or broken servers: all workers share one token request at a time; when it
+/// fails (after its retries) every worker fails with the same error, without retries of
+/// its own, until the next recommend(). `expires_in` is clamped to [1 s, 1 day]. Answers
+/// larger than 4 MiB (headers: 64 KiB) are abandoned while they arrive, track ids must be
+/// Spotify ids (22 letters and digits) and access tokens RFC 6750 tokens of at most 4096
+/// characters, else the request fails with a clear error. Messages quote at most a short,
+/// printable excerpt of a server's error text, from which every token holding a part of
+/// the secret, of "id:secret", of their Basic-auth encoding or of the access token is
+/// removed (docs/requery.md, "Secrets in messages").
 class spotify_recommender final : public recommender {
  public:
   explicit spotify_recommender(spotify_options opts);

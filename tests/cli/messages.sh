@@ -99,7 +99,7 @@ expect_usage "--phi must be a number in [0, 1], got 'nan'" augment "$SAMPLE" -o 
 expect_usage "--protuberance must be a number in [0, 1), got '1'" augment "$SAMPLE" -o "$WORK/a.csv" -p 1
 expect_usage "--copies must be an integer in [0, 16777215], got '-1'" augment "$SAMPLE" -o "$WORK/a.csv" -k -1
 expect_usage "--seed must be an integer in [0, $U64], got '1e3'" augment "$SAMPLE" -o "$WORK/a.csv" --seed 1e3
-expect_usage "--spotify-timeout must be a number in (0, 86400), got 'inf'" \
+expect_usage "--spotify-timeout must be a number in [0.001, 3600], got 'inf'" \
   requery "$SAMPLE" -o "$WORK/r.csv" --spotify --genre edm --spotify-timeout inf
 CHECKS=$((CHECKS + 1))
 for f in s.csv m.json a.csv r.csv; do

@@ -148,7 +148,9 @@ class fake_server {
         res.status = 503;
         return;
       }
-      res.set_content(R"({"tracks": [{"id": "id)" + std::to_string(calls.load()) + R"("}]})", "application/json");
+      std::string id = "id" + std::to_string(calls.load());
+      id.resize(22, 'Z');  // a Spotify id: 22 base-62 characters
+      res.set_content(R"({"tracks": [{"id": ")" + id + R"("}]})", "application/json");
     });
     port_ = svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });

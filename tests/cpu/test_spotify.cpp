@@ -39,6 +39,17 @@ const char* kSecret = "s3cr3t-Value-That-Must-Not-Leak";
 // Python's base64.b64encode.
 const char* kBasicCredentials = "dGVzdC1jbGllbnQtaWQ6czNjcjN0LVZhbHVlLVRoYXQtTXVzdC1Ob3QtTGVhaw==";
 
+// A Spotify track id (22 base-62 characters) made from a recognisable tag: '.' and '-'
+// become 'p' and 'm', the rest is padded with 'Z'.
+std::string sid(std::string tag) {
+  for (char& c : tag) {
+    if (c == '.') c = 'p';
+    if (c == '-') c = 'm';
+  }
+  tag.resize(22, 'Z');
+  return tag;
+}
+
 // The fake Spotify: /api/token and /v1/recommendations, with scripted behaviour.
 class fake_spotify {
  public:
@@ -81,7 +92,7 @@ class fake_spotify {
       if (on_recommend) {
         on_recommend(req, res, call);
       } else {
-        res.set_content(R"({"tracks": [{"id": "T)" + req.get_param_value("target_tempo") + R"("}], "seeds": []})",
+        res.set_content(R"({"tracks": [{"id": ")" + sid("T" + req.get_param_value("target_tempo")) + R"("}], "seeds": []})",
                         "application/json");
       }
       --in_flight;
@@ -194,7 +205,7 @@ TEST_F(Spotify, SendsCredentialsTargetsAndSeedsAndKeepsSongOrder) {
   rec.recommend(resources(backend::cpu), ds, prm);
   expect_no_problems(fake);
   ASSERT_EQ(ds.track_ids.size(), 7u);
-  for (std::size_t s = 0; s < 7; ++s) EXPECT_EQ(ds.track_ids[s], "T" + std::to_string(100 + s));
+  for (std::size_t s = 0; s < 7; ++s) EXPECT_EQ(ds.track_ids[s], sid("T" + std::to_string(100 + s)));
   EXPECT_EQ(ds.features, targets.features);  // the endpoint returns no features
   EXPECT_EQ(done, 7u);
   EXPECT_EQ(fake.token_calls.load(), 1);  // cached
@@ -211,7 +222,7 @@ TEST_F(Spotify, RoundsAndClampsKeyAndMode) {
     std::lock_guard<std::mutex> lock(m);
     keys.push_back(req.get_param_value("target_tempo") + ":" + req.get_param_value("target_key") + ":" +
                    req.get_param_value("target_mode") + ":" + req.get_param_value("target_loudness"));
-    res.set_content(R"({"tracks": [{"id": "x)" + req.get_param_value("target_tempo") + R"("}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("x" + req.get_param_value("target_tempo")) + R"("}]})", "application/json");
   };
   spotify_recommender rec(options_for(fake));
   dataset ds = songs(1, 1);
@@ -242,13 +253,13 @@ TEST_F(Spotify, TokenIsFetchedAgainWhenItExpiresAndOnceMoreOn401) {
       res.set_content(R"({"error": {"status": 401, "message": "The access token expired"}})", "application/json");
       return;
     }
-    res.set_content(R"({"tracks": [{"id": "ok"}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("ok") + R"("}]})", "application/json");
     (void)req;
   };
   spotify_recommender r2(options_for(f2));
   dataset d2 = songs(1, 0);
   r2.recommend(resources(backend::cpu), d2, prm);
-  EXPECT_EQ(d2.track_ids[0], "ok");
+  EXPECT_EQ(d2.track_ids[0], sid("ok"));
   EXPECT_EQ(f2.token_calls.load(), 2);
   EXPECT_EQ(f2.tokens_seen.back(), "Bearer tok2");
   expect_no_problems(f2);
@@ -278,7 +289,7 @@ TEST_F(Spotify, Retries429AfterRetryAfterAnd5xxWithBackoff) {
       res.status = n500 == 1 ? 500 : 503;
       return;
     }
-    res.set_content(R"({"tracks": [{"id": "T)" + tempo + R"("}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("T" + tempo) + R"("}]})", "application/json");
   };
   spotify_recommender rec(options_for(fake));
   dataset ds = songs(2, 1);
@@ -288,7 +299,7 @@ TEST_F(Spotify, Retries429AfterRetryAfterAnd5xxWithBackoff) {
   const auto t0 = std::chrono::steady_clock::now();
   rec.recommend(resources(backend::cpu), ds, prm);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);  // the 3 s Retry-After was capped
-  EXPECT_EQ(ds.track_ids, (std::vector<std::string>{"T100", "T101", "T102"}));
+  EXPECT_EQ(ds.track_ids, (std::vector<std::string>{sid("T100"), sid("T101"), sid("T102")}));
   EXPECT_EQ(retries, 4u);
   EXPECT_EQ(rec.retries(), 4u);
   expect_no_problems(fake);
@@ -302,7 +313,7 @@ TEST_F(Spotify, PersistentServerErrorsFailNamingPlaylistAndSong) {
       res.set_content("upstream exploded", "text/plain");
       return;
     }
-    res.set_content(R"({"tracks": [{"id": "T)" + req.get_param_value("target_tempo") + R"("}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("T" + req.get_param_value("target_tempo")) + R"("}]})", "application/json");
   };
   auto opts = options_for(fake);
   opts.max_retries = 2;
@@ -317,7 +328,7 @@ TEST_F(Spotify, SlowResponsesTimeOut) {
   fake_spotify fake;
   fake.on_recommend = [](const httplib::Request&, httplib::Response& res, int) {
     std::this_thread::sleep_for(700ms);
-    res.set_content(R"({"tracks": [{"id": "late"}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("late") + R"("}]})", "application/json");
   };
   auto opts = options_for(fake);
   opts.timeout_s = 0.2;
@@ -377,19 +388,19 @@ TEST_F(Spotify, RepeatedTracksAreAskedAgainUnlessRepeatsAreAllowed) {
     const int limit = std::atoi(req.get_param_value("limit").c_str());
     std::string body = R"({"tracks": [)";
     const char* ids[] = {"same", "other1", "other2", "other3"};
-    for (int i = 0; i < std::min(limit, 4); ++i) body += std::string(i ? "," : "") + R"({"id": ")" + ids[i] + "\"}";
+    for (int i = 0; i < std::min(limit, 4); ++i) body += std::string(i ? "," : "") + R"({"id": ")" + sid(ids[i]) + "\"}";
     res.set_content(body + "]}", "application/json");
   };
   spotify_recommender rec(options_for(fake));
   dataset ds = songs(3, 1);
   rec.recommend(resources(backend::cpu), ds, requery_params{});
-  EXPECT_EQ(ds.track_ids, (std::vector<std::string>{"same", "other1", "other2", "same"}));
+  EXPECT_EQ(ds.track_ids, (std::vector<std::string>{sid("same"), sid("other1"), sid("other2"), sid("same")}));
   EXPECT_EQ(fake.limits.size(), 6u);  // 4 songs with limit=1, then limit=2 and limit=3
   requery_params prm;
   prm.allow_repeats = true;
   dataset again = songs(3, 1);
   rec.recommend(resources(backend::cpu), again, prm);
-  EXPECT_EQ(again.track_ids, (std::vector<std::string>(4, "same")));
+  EXPECT_EQ(again.track_ids, (std::vector<std::string>(4, sid("same"))));
   expect_no_problems(fake);
 }
 
@@ -397,7 +408,7 @@ TEST_F(Spotify, WorkerPoolBoundsConcurrency) {
   fake_spotify fake;
   fake.on_recommend = [](const httplib::Request& req, httplib::Response& res, int) {
     std::this_thread::sleep_for(20ms);
-    res.set_content(R"({"tracks": [{"id": "T)" + req.get_param_value("target_tempo") + R"("}]})", "application/json");
+    res.set_content(R"({"tracks": [{"id": ")" + sid("T" + req.get_param_value("target_tempo")) + R"("}]})", "application/json");
   };
   auto opts = options_for(fake);
   opts.workers = 3;
@@ -406,7 +417,7 @@ TEST_F(Spotify, WorkerPoolBoundsConcurrency) {
   rec.recommend(resources(backend::cpu), ds, requery_params{});
   EXPECT_LE(fake.max_in_flight.load(), 3);
   EXPECT_GE(fake.max_in_flight.load(), 2);
-  for (std::size_t s = 0; s < 20; ++s) EXPECT_EQ(ds.track_ids[s], "T" + std::to_string(100 + s));
+  for (std::size_t s = 0; s < 20; ++s) EXPECT_EQ(ds.track_ids[s], sid("T" + std::to_string(100 + s)));
 }
 
 TEST_F(Spotify, UnreachableServerFailsAfterRetries) {
