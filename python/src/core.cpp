@@ -185,8 +185,8 @@ moments moments_of_files(const std::vector<std::string>& paths, std::size_t chun
   std::string first;
   dataset chunk;
   for (const auto& path : paths) {
-    csv_reader reader(path);
-    while (reader.next(chunk, chunk_songs)) {
+    const std::unique_ptr<dataset_reader> reader = open_dataset_reader(path);
+    while (reader->next(chunk, chunk_songs)) {
       if (chunk.dim != 0 && dim == 0) {
         dim = chunk.dim;
         first = path;
