@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 #include "playaug/random.hpp"

@@ -18,7 +18,8 @@
 
 #include "cpu_features.hpp"
 #include "nearest_cpu.hpp"
-#include "parallel.hpp"
+#include "detail/expects.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/catalog.hpp"
 #include "playaug/error.hpp"
 #include "requery_impl.hpp"
@@ -169,6 +170,10 @@ void nearest(const resources& res, matrix_view<const float> catalog, matrix_view
   if (queries.rows >= (std::size_t{1} << 31)) {
     throw usage_error("nearest: " + std::to_string(queries.rows) + " queries; at most 2^31 - 1 per call");
   }
+  detail::expect_host_memory(res, "nearest", "catalog", catalog);
+  detail::expect_host_memory(res, "nearest", "queries", queries);
+  detail::expect_host_memory(res, "nearest", "out", out);
+  if (floors.size != 0) detail::expect_host_memory(res, "nearest", "floors", floors);
   if (queries.rows == 0) return;
   if (res.is_cuda()) return cuda_impl::nearest(res, catalog, queries, floors, out);
   return cpu_impl::nearest(res, catalog, queries, floors, out);
