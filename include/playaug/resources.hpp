@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-// cudaStream_t is `CUstream_st*`; naming the struct keeps this header CUDA-free while a
-// caller with CUDA passes its cudaStream_t unchanged.
+/// cudaStream_t is `CUstream_st*`; naming the struct keeps this header CUDA-free while a
+/// caller with CUDA passes its cudaStream_t unchanged.
 struct CUstream_st;
 
 namespace playaug {
