@@ -3,8 +3,6 @@
 
 #include "playaug/augment.hpp"
 
-#include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "cpu_impl.hpp"
@@ -16,30 +14,16 @@ namespace playaug {
 
 namespace {
 
-std::string show(double v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 constexpr std::uint32_t kMaxCopies = 0xFFFFFFu;  // the copy field of the random layout
 
 }  // namespace
 
 void augment_params::validate() const {
-  if (copies > kMaxCopies) {
-    throw usage_error("copies must be at most " + std::to_string(kMaxCopies) + ", got " + std::to_string(copies));
-  }
-  if (!(protuberance >= 0.0f && protuberance < 1.0f)) {
-    throw usage_error("protuberance must be in [0, 1), got " + show(protuberance));
-  }
-  if (!(phi >= 0.0f && phi <= 1.0f)) {
-    throw usage_error("phi must be in [0, 1], got " + show(phi));
-  }
-  if (!(reverse >= 0.0f && reverse <= 1.0f)) {
-    throw usage_error("reverse must be in [0, 1], got " + show(reverse));
-  }
+  using detail::expects;
+  expects(copies <= kMaxCopies, "augment", "copies must be at most ", kMaxCopies, ", got ", copies);
+  expects(protuberance >= 0.0f && protuberance < 1.0f, "augment", "protuberance must be in [0, 1), got ", protuberance);
+  expects(phi >= 0.0f && phi <= 1.0f, "augment", "phi must be in [0, 1], got ", phi);
+  expects(reverse >= 0.0f && reverse <= 1.0f, "augment", "reverse must be in [0, 1], got ", reverse);
 }
 
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,

@@ -16,24 +16,10 @@
 
 namespace playaug {
 
-namespace {
-
-std::string show(float v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
-  return buf;
-}
-
-}  // namespace
-
 void protuberance_params::validate() const {
-  if (!(p >= 0.0f && p < 1.0f)) {
-    throw usage_error("protuberance p must be in [0, 1), got " + show(p));
-  }
-  if (!(phi >= 0.0f && phi <= 1.0f)) {
-    throw usage_error("protuberance phi must be in [0, 1], got " + show(phi));
-  }
+  using detail::expects;
+  expects(p >= 0.0f && p < 1.0f, "protuberance", "p must be in [0, 1), got ", p);
+  expects(phi >= 0.0f && phi <= 1.0f, "protuberance", "phi must be in [0, 1], got ", phi);
   switch (stream) {
     case purpose::reverse:
     case purpose::protuberance:
@@ -41,8 +27,7 @@ void protuberance_params::validate() const {
     case purpose::synth:
       break;
     default:
-      throw usage_error("protuberance: unknown random stream purpose " +
-                        std::to_string(static_cast<int>(stream)));
+      detail::fail_precondition("protuberance", "unknown random stream purpose ", static_cast<int>(stream));
   }
 }
 
