@@ -19,11 +19,14 @@ constexpr std::uint32_t kMaxCopies = 0xFFFFFFu;  // the copy field of the random
 }  // namespace
 
 void augment_params::validate() const {
-  using detail::expects;
-  expects(copies <= kMaxCopies, "augment", "copies must be at most ", kMaxCopies, ", got ", copies);
-  expects(protuberance >= 0.0f && protuberance < 1.0f, "augment", "protuberance must be in [0, 1), got ", protuberance);
-  expects(phi >= 0.0f && phi <= 1.0f, "augment", "phi must be in [0, 1], got ", phi);
-  expects(reverse >= 0.0f && reverse <= 1.0f, "augment", "reverse must be in [0, 1], got ", reverse);
+  // Messages start with the parameter's name (the CLI prefixes "--" to name its option).
+  auto need = [](bool cond, const auto&... parts) {
+    if (!cond) throw usage_error(detail::concat(parts...));
+  };
+  need(copies <= kMaxCopies, "copies must be at most ", kMaxCopies, ", got ", copies);
+  need(protuberance >= 0.0f && protuberance < 1.0f, "protuberance must be in [0, 1), got ", protuberance);
+  need(phi >= 0.0f && phi <= 1.0f, "phi must be in [0, 1], got ", phi);
+  need(reverse >= 0.0f && reverse <= 1.0f, "reverse must be in [0, 1], got ", reverse);
 }
 
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,

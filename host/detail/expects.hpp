@@ -33,14 +33,18 @@ void append_part(std::string& out, T v) {
   }
 }
 
-/// "<op>: " followed by the parts in order (strings verbatim, integers in decimal, floating
-/// point values as %g).
+/// The parts in order: strings verbatim, integers in decimal, floating point values as %g.
 template <typename... Parts>
-std::string precondition_message(const char* op, const Parts&... parts) {
-  std::string out = op;
-  out += ": ";
+std::string concat(const Parts&... parts) {
+  std::string out;
   (append_part(out, parts), ...);
   return out;
+}
+
+/// "<op>: " followed by concat(parts...).
+template <typename... Parts>
+std::string precondition_message(const char* op, const Parts&... parts) {
+  return concat(op, ": ", parts...);
 }
 
 template <typename... Parts>

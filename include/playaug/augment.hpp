@@ -25,7 +25,8 @@ struct augment_params {
   bool keep_original = true;
   bool raw = false;           ///< protuberance ignores the schema
 
-  /// usage_error naming the first bad parameter.
+  /// usage_error naming the first bad parameter; the message starts with its name
+  /// ("phi must be in [0, 1], got 1.5").
   void validate() const;
 };
 
