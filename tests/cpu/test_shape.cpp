@@ -364,4 +364,29 @@ TEST(ProtuberanceOverflow, AugmentOfValuesNearTheMaximumWritesFiniteCopies) {
   EXPECT_TRUE(has(csv, "a1#aug8")) << csv.substr(0, 200);
 }
 
+TEST(ProtuberanceOverflow, AugmentCommandAcceptsValuesNearTheMaximum) {
+  if (test::cli_path().empty()) GTEST_SKIP() << "CLI not built";
+  const test::temp_dir dir;
+  const std::string in = dir.file("big.csv"), out = dir.file("out.csv");
+  {
+    std::ofstream f(in);
+    f << ",moods_states,features\n"
+      << "a1,[[1]],\"[[0.5, 0.5, 0.5, 0.0, 5.0, 0.1, -3.4e+38, 1.0, 0.05, 3.4e+38, 0.5], "
+      << "[0.5, 0.5, 0.5, 0.0, 5.0, 0.1, 3.4e+38, 1.0, 0.05, 3.3e+38, 0.5], "
+      << "[0.5, 0.5, 0.5, 0.0, 5.0, 0.1, -3.39e+38, 1.0, 0.05, 3.4e+38, 0.5]]\"\n";
+  }
+  std::string err;
+  const int rc = run_shell(dir, test::cli_path() + " augment " + in + " -o " + out +
+                                    " --copies 8 --phi 1 --seed 3 --device cpu --quiet", err);
+  ASSERT_EQ(rc, 0) << err;
+  const dataset got = read_csv(out);
+  ASSERT_EQ(got.playlists(), 9u);
+  std::size_t saturated = 0;
+  for (const float v : got.features) {
+    ASSERT_TRUE(std::isfinite(v));
+    saturated += std::fabs(v) == max_finite_float;
+  }
+  EXPECT_GT(saturated, 0u);
+}
+
 }  // namespace
