@@ -16,6 +16,7 @@
 
 namespace playaug {
 
+/// The parameters of augment (the CLI options of the same names).
 struct augment_params {
   std::uint32_t copies = 1;   ///< K >= 0
   float protuberance = 0.15f; ///< p, 0 <= p < 1

@@ -35,6 +35,7 @@ eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, s
 /// Apply the sign convention in place (largest-magnitude entry positive, first on ties).
 void canonicalize_signs(eigen_result& e, std::size_t d);
 
+/// How many components fit_pca keeps, and whether it standardises.
 struct pca_options {
   /// Keep this many components (1..d). Exclusive with `variance`. Default: all d.
   std::optional<std::size_t> components;
@@ -46,6 +47,7 @@ struct pca_options {
   bool standardize = false;
 };
 
+/// A fitted PCA: what MODEL.json holds.
 struct pca_model {
   std::vector<std::string> feature_names;        ///< [d]
   std::uint64_t n_samples = 0;
@@ -119,6 +121,8 @@ struct batched_pca {
   std::vector<double> eigenvalues;  ///< [P x d]
   std::vector<double> components;   ///< [P x d x d], row i of block p = i-th eigenvector
 };
+/// The per-playlist PCA described above; `x` and `offsets` in host or device memory (the
+/// same space; device memory only on the CUDA backend).
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
                                  vector_view<const std::uint64_t> offsets);
 

@@ -26,6 +26,7 @@
 
 namespace playaug {
 
+/// The parameters of one protuberance pass.
 struct protuberance_params {
   float p = 0.15f;    ///< maximum relative change, 0 <= p < 1
   float phi = 0.5f;   ///< probability that a component is changed, 0 <= phi <= 1
@@ -49,6 +50,7 @@ struct feature_rules {
   std::vector<feature_rule> rule;  ///< [d]
   std::vector<float> lo, hi;       ///< [d], used where rule == clamp
 };
+/// The rules of `schema` (see the file comment), or `free` for every feature when `raw`.
 feature_rules make_feature_rules(const feature_schema& schema, bool raw);
 
 namespace detail {
