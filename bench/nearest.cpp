@@ -11,7 +11,7 @@
 
 #include "playaug/catalog.hpp"
 #include "playaug/resources.hpp"
-#include "requery/nearest_cpu.hpp"
+#include "cpu_impl.hpp"
 
 namespace {
 

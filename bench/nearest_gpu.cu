@@ -17,7 +17,7 @@
 
 #include "playaug/catalog.hpp"
 #include "playaug/resources.hpp"
-#include "requery_impl.hpp"
+#include "cuda_impl.hpp"
 
 namespace {
 

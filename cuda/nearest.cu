@@ -27,7 +27,7 @@
 #include "detail/check.cuh"
 #include "playaug/catalog.hpp"
 #include "playaug/error.hpp"
-#include "requery_impl.hpp"
+#include "cuda_impl.hpp"
 
 namespace playaug::cuda_impl {
 

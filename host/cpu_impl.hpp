@@ -8,6 +8,7 @@
 
 #include "playaug/augment.hpp"
 #include "playaug/moments.hpp"
+#include "playaug/nearest.hpp"
 #include "playaug/pca.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/resources.hpp"
@@ -52,5 +53,14 @@ void reverse_playlists(const resources& res, const playlists_view& pl,
 void reverse_playlist(dataset& ds, std::size_t p);
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
                 std::uint64_t first_playlist);
+
+
+/// The exact nearest-neighbour search (nearest.hpp, host/nearest_cpu.cpp). `path` picks the
+/// inner loop: automatic takes avx2 when the processor has AVX2 and FMA.
+enum class nn_path { automatic, scalar, avx2 };
+/// True when the processor can run the AVX2 path.
+bool nearest_avx2_available() noexcept;
+void nearest(const resources& res, matrix_view<const float> catalog, matrix_view<const float> queries,
+             vector_view<const nn_hit> floors, vector_view<nn_hit> out, nn_path path = nn_path::automatic);
 
 }  // namespace playaug::cpu_impl

@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -377,15 +379,51 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
     if (!n.is_string()) bad("\"feature_names\" holds a non-string");
     m.feature_names.push_back(n.get<std::string>());
   }
+  {
+    const std::set<std::string> seen(m.feature_names.begin(), m.feature_names.end());
+    if (seen.size() != d) {
+      for (std::size_t a = 0; a < d; ++a) {
+        for (std::size_t b = a + 1; b < d; ++b) {
+          if (m.feature_names[a] == m.feature_names[b]) {
+            bad("\"feature_names\" holds '" + detail::printable(m.feature_names[a]) + "' twice");
+          }
+        }
+      }
+    }
+  }
+  // Entry j of a per-feature array, named for the message.
+  auto entry = [&](const char* key, std::size_t i) {
+    return std::string("\"") + key + "\" entry " + std::to_string(i + 1) + " (" +
+           detail::printable(m.feature_names[i]) + ")";
+  };
+  constexpr double float_max = static_cast<double>(std::numeric_limits<float>::max());
+  auto number_text = [](double v) {
+    std::string out;
+    append_double(out, v);
+    return out;
+  };
   m.n_samples = count("n_samples");
   m.mean = numbers(j["mean"], d, "\"mean\"");
+  for (std::size_t i = 0; i < d; ++i) {
+    if (!(std::fabs(m.mean[i]) <= float_max)) {
+      bad(entry("mean", i) + " is " + number_text(m.mean[i]) + ", beyond the range of float features");
+    }
+  }
   m.scale = numbers(j["scale"], d, "\"scale\"");
-  for (const double s : m.scale) {
-    if (!(s > 0.0)) bad("\"scale\" holds a value that is not positive");
+  for (std::size_t i = 0; i < d; ++i) {
+    const double s = m.scale[i];
+    if (!(s >= pca_model::min_scale && s <= float_max && std::isfinite(1.0 / s))) {
+      bad(entry("scale", i) + " is " + number_text(s) + "; a scale must lie in [" + number_text(pca_model::min_scale) +
+          ", " + number_text(float_max) + "], or the songs' coordinates overflow");
+    }
   }
   m.eigenvalues = numbers(j["eigenvalues"], d, "\"eigenvalues\"");
   m.explained_variance_ratio =
       numbers(j["explained_variance_ratio"], d, "\"explained_variance_ratio\"");
+  for (std::size_t i = 0; i < d; ++i) {
+    const double r = m.explained_variance_ratio[i];
+    if (!(r >= 0.0 && r <= 1.0)) bad(entry("explained_variance_ratio", i) + " is outside [0, 1]");
+  }
   const std::uint64_t k = count("n_components");
   if (k < 1 || k > d) {
     bad("\"n_components\" is " + std::to_string(k) + ", expected 1.." + std::to_string(d));
@@ -398,6 +436,21 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
   for (std::size_t c = 0; c < k; ++c) {
     const auto row = numbers(comps[c], d, "\"components\" row " + std::to_string(c + 1));
     m.components.insert(m.components.end(), row.begin(), row.end());
+  }
+  // The components are orthonormal rows: unit length, and orthogonal to one another.
+  for (std::size_t a = 0; a < k; ++a) {
+    for (std::size_t b = a; b < k; ++b) {
+      double dot = 0.0;
+      for (std::size_t i = 0; i < d; ++i) dot += m.components[a * d + i] * m.components[b * d + i];
+      const double want = a == b ? 1.0 : 0.0;
+      if (!(std::fabs(dot - want) <= pca_model::component_tolerance)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", a == b ? std::sqrt(dot) : dot);
+        bad(a == b ? "\"components\" row " + std::to_string(a + 1) + " has length " + buf + ", not 1"
+                   : "\"components\" rows " + std::to_string(a + 1) + " and " + std::to_string(b + 1) +
+                         " are not orthogonal (dot product " + buf + ")");
+      }
+    }
   }
   return m;
 }

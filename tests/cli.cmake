@@ -14,3 +14,10 @@ if(TARGET playaug_cli)
     set_tests_properties(cli.info_json PROPERTIES LABELS "cpu;cli" TIMEOUT 120)
   endif()
 endif()
+
+# The README's examples with exact output.
+if(TARGET playaug_cli)
+  add_test(NAME cli.readme_examples
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli/readme_examples.sh $<TARGET_FILE:playaug_cli> ${PROJECT_SOURCE_DIR})
+  set_tests_properties(cli.readme_examples PROPERTIES LABELS "cpu;cli" TIMEOUT 120)
+endif()

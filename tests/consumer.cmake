@@ -1,6 +1,9 @@
-# The installed package works for an outside project: install this build tree to a
-# temporary prefix, configure and build tests/consumer against it with
-# find_package(playaug), and run the result.
+# The installed package works for an outside project, wherever it is moved: install this
+# build tree to a temporary prefix, check that its CMake files name no path of this
+# machine (dependencies are imported targets found by find_dependency) and no empty
+# $<LINK_ONLY:>, move the prefix elsewhere, configure and build tests/consumer against the
+# moved tree with find_package(playaug), and run the result. With the CUDA engine the
+# consumer also builds (and, on a GPU, runs) the README's device-memory snippet.
 #
 # Included by tests/CMakeLists.txt, this file registers the test; run with `cmake -P`,
 # it performs it.
@@ -43,6 +46,26 @@ if(NOT EXISTS ${prefix}/include/playaug/dataset.hpp OR NOT EXISTS ${prefix}/incl
   message(FATAL_ERROR "consumer test: the installed tree lacks the public headers")
 endif()
 
+file(GLOB_RECURSE package_files ${prefix}/*.cmake)
+if(NOT package_files)
+  message(FATAL_ERROR "consumer test: the installed tree has no CMake package files")
+endif()
+foreach(f ${package_files})
+  file(READ ${f} text)
+  foreach(forbidden "$<LINK_ONLY:>" "${prefix}" "${BUILD_DIR}" "${SOURCE_DIR}" "/usr/")
+    string(FIND "${text}" "${forbidden}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "consumer test: ${f} contains '${forbidden}', so the package cannot move:\n${text}")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "consumer test: package files name no machine path: ok")
+
+set(moved ${WORK_DIR}/moved/elsewhere)
+file(MAKE_DIRECTORY ${WORK_DIR}/moved)
+file(RENAME ${prefix} ${moved})
+set(prefix ${moved})
+
 set(configure ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 if(EXTRA_FLAGS)
@@ -57,5 +80,31 @@ step("run" ${WORK_DIR}/build/playaug_consumer ${SAMPLE})
 message(STATUS "consumer output:\n${step_output}")
 if(NOT step_output MATCHES "consumer: ok")
   message(FATAL_ERROR "consumer test: the consumer did not report success")
+endif()
+file(READ ${WORK_DIR}/build/CMakeCache.txt cache)
+if(cache MATCHES "playaug_DIR:PATH=([^\n]*)")
+  if(NOT CMAKE_MATCH_1 MATCHES "^${moved}")
+    message(FATAL_ERROR "consumer test: the consumer found playaug at ${CMAKE_MATCH_1}, not in the moved tree")
+  endif()
+endif()
+if(CUDA_ROOT)
+  # The consumer finds the moved tree's CUDA engine through its RUNPATH (set by the package).
+  find_program(READELF readelf)
+  if(READELF)
+    execute_process(COMMAND ${READELF} -d ${WORK_DIR}/build/playaug_consumer OUTPUT_VARIABLE dyn)
+    if(NOT dyn MATCHES "(RUNPATH|RPATH)[^\n]*${moved}/")
+      message(FATAL_ERROR "consumer test: the consumer's RUNPATH does not lead to the moved engine:\n${dyn}")
+    endif()
+    message(STATUS "consumer test: the consumer's RUNPATH leads to the moved engine: ok")
+  endif()
+endif()
+if(EXISTS ${WORK_DIR}/build/playaug_consumer_device)
+  step("run the device snippet" ${WORK_DIR}/build/playaug_consumer_device)
+  message(STATUS "consumer device output:\n${step_output}")
+  if(NOT step_output MATCHES "consumer-device: ok")
+    message(FATAL_ERROR "consumer test: the device snippet did not report success")
+  endif()
+elseif(CUDA_ROOT)
+  message(FATAL_ERROR "consumer test: a CUDA build's consumer did not build the device snippet")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})

@@ -39,8 +39,9 @@ std::uint64_t regular_file_size(const std::string& path) {
 }
 
 augment_params to_params(const augment_options& o) {
-  if (o.copies < 0 || o.copies > 0xFFFFFF) {
-    throw usage_error("--copies must be in 0.." + std::to_string(0xFFFFFF) + ", got " + std::to_string(o.copies));
+  if (o.copies < 0 || o.copies > 0xFFFFFF) {  // the option's own check (integer_in) has said so already
+    throw usage_error("--copies must be an integer in [0, " + std::to_string(0xFFFFFF) + "], got '" +
+                      std::to_string(o.copies) + "'");
   }
   augment_params prm;
   prm.copies = static_cast<std::uint32_t>(o.copies);
@@ -60,7 +61,9 @@ augment_params to_params(const augment_options& o) {
 }
 
 void run_augment(const augment_options& o) {
-  // Parameters first: a bad one is a usage error before any file is opened or created.
+  // Usage errors first, before any file is opened or created: an output that is the
+  // input, then a bad parameter.
+  refuse_output_overwriting_inputs(o.output, {o.input});
   const augment_params prm = to_params(o);
   resources res = make_resources(o.compute);
 
@@ -111,16 +114,21 @@ void add_augment_command(CLI::App& app) {
       "Write every playlist followed by K augmented copies <id>#aug1..#augK: each copy is reversed "
       "(mood segments and songs) with probability R, then each feature is changed with probability "
       "PHI by a uniform relative amount in (-P, P]. Reproducible from --seed.");
-  cmd->add_option("FILE", o->input, "Input playlist CSV (- for standard input)")->required();
-  cmd->add_option("-o,--output", o->output, "Output CSV, written atomically")->required();
-  cmd->add_option("-k,--copies", o->copies, "Augmented copies per playlist (K >= 0)")->capture_default_str();
-  cmd->add_option("-p,--protuberance", o->protuberance, "Maximum relative change P, 0 <= P < 1")
-      ->capture_default_str();
-  cmd->add_option("--phi", o->phi, "Probability PHI that a feature is changed, 0..1")->capture_default_str();
-  cmd->add_option("-r,--reverse", o->reverse, "Probability R that a copy is reversed, 0..1")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Random seed (Philox key), 0..2^64-1; same seed, same output")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  cmd->add_option("FILE", o->input, "Input playlist CSV ('-' for standard input)")->required();
+  cmd->add_option("-o,--output", o->output, "Output CSV, written atomically ('-' for standard output)")
+      ->type_name("FILE")
+      ->required();
+  integer_in(cmd->add_option("-k,--copies", o->copies, "Augmented copies K per playlist")->capture_default_str(), 0,
+             0xFFFFFF);
+  number_in(cmd->add_option("-p,--protuberance", o->protuberance, "Maximum relative change P")->capture_default_str(),
+            0.0, 1.0, interval::open_high);
+  number_in(cmd->add_option("--phi", o->phi, "Probability PHI that a feature is changed")->capture_default_str(), 0.0,
+            1.0);
+  number_in(cmd->add_option("-r,--reverse", o->reverse, "Probability R that a copy is reversed")->capture_default_str(),
+            0.0, 1.0);
+  unsigned_in(cmd->add_option("--seed", o->seed, "Random seed (Philox key); same seed, same output")
+                  ->capture_default_str(),
+              0, UINT64_MAX);
   cmd->add_flag("--no-original", o->no_original, "Write only the copies ([null] playlists are still kept once)");
   cmd->add_flag("--raw", o->raw,
                 "Change every feature, key and mode included, without clamping to the feature's range");

@@ -68,18 +68,20 @@ std::string percent(double ratio) {
   return buf;
 }
 
-/// The scree table: one line per component with a bar proportional to its ratio.
-void print_table(const pca_model& m, bool standardized) {
+/// The scree table: one line per component with a bar proportional to its ratio, on `out`
+/// (standard output, or standard error when the model itself goes to standard output).
+void print_table(std::FILE* out, const pca_model& m, bool standardized) {
   const std::size_t d = m.dim();
   const std::size_t k = m.n_components;
   double kept = 0.0;
   for (std::size_t i = 0; i < k; ++i) kept += m.explained_variance_ratio[i];
-  std::printf(
+  std::fprintf(
+      out,
       "PCA of %llu songs x %zu features (%s matrix): keeping %zu of %zu components, "
       "%.2f%% of the variance\n",
       static_cast<unsigned long long>(m.n_samples), d, standardized ? "correlation" : "covariance",
       k, d, 100.0 * kept);
-  std::printf("  PC    eigenvalue    ratio  cumulative\n");
+  std::fprintf(out, "  PC    eigenvalue    ratio  cumulative\n");
   constexpr int bar_width = 40;
   double cumulative = 0.0;
   for (std::size_t i = 0; i < d; ++i) {
@@ -87,15 +89,15 @@ void print_table(const pca_model& m, bool standardized) {
     cumulative += r;
     const int bar = static_cast<int>(std::lround(r * bar_width));
     const std::string bars(static_cast<std::size_t>(bar), '#');
-    std::printf("%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
-                percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
+    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
+                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
   }
-  std::fflush(stdout);
+  std::fflush(out);
 }
 
 void fit_whole(const fit_pca_args& a) {
-  if (a.has_variance && !(a.variance > 0.0 && a.variance < 1.0)) {
-    throw usage_error("--variance must be strictly between 0 and 1");
+  if (a.has_variance && !(a.variance > 0.0 && a.variance < 1.0)) {  // number_in has said so already
+    throw usage_error("--variance must be a number in (0, 1), got '" + show_number(a.variance) + "'");
   }
   resources res = make_resources(a.compute);
   moments total;
@@ -119,14 +121,18 @@ void fit_whole(const fit_pca_args& a) {
   if (a.components != 0) opts.components = a.components;
   if (a.has_variance) opts.variance = a.variance;
   opts.standardize = a.standardize;
+  if (a.components > guard.dim()) {
+    throw usage_error("--components must be at most the number of features, " + std::to_string(guard.dim()) +
+                      ", got '" + std::to_string(a.components) + "'");
+  }
   const auto names = feature_schema::for_dim(guard.dim()).names();
   const pca_model model = fit_pca(res, total, opts, names);
   for (const std::size_t j : model.constant_features) {
-    std::cerr << "playaug: warning: feature '" << names[j]
-              << "' is constant; --standardize keeps its scale at 1\n";
+    note("warning: feature '" + names[j] + "' is constant; --standardize keeps its scale at 1");
   }
   model.save(a.output);
-  if (!a.compute.quiet) print_table(model, a.standardize);
+  // The model is the result: when it goes to standard output, the table is a note.
+  if (!a.compute.quiet) print_table(a.output == "-" ? stderr : stdout, model, a.standardize);
 }
 
 void append_numbers(std::string& out, const double* v, std::size_t n) {
@@ -206,8 +212,7 @@ void fit_per_playlist(const fit_pca_args& a) {
   file.write(out);
   file.commit();
   if (!a.compute.quiet) {
-    std::cerr << "playaug: per-playlist PCA of " << playlists << " playlists written to "
-              << a.output << '\n';
+    note("per-playlist PCA of " + std::to_string(playlists) + " playlists written to " + a.output);
   }
 }
 
@@ -219,14 +224,19 @@ void add_fit_pca_command(CLI::App& app) {
       "fit-pca",
       "Fit a PCA model to the songs of playlist CSV files (streamed; memory stays bounded), "
       "or PCA of every playlist with --per-playlist");
-  cmd->add_option("files", a->files, "Playlist CSV files, all with the same features")->required();
-  cmd->add_option("-o,--output", a->output, "Where to write the model (MODEL.json)")->required();
-  auto* components =
-      cmd->add_option("--components,-k", a->components, "Keep this many components (default: all)")
-          ->check(CLI::PositiveNumber);
-  auto* variance = cmd->add_option("--variance", a->variance,
-                                   "Keep the fewest components whose cumulative explained-variance "
-                                   "ratio exceeds F (0 < F < 1)");
+  cmd->add_option("FILE", a->files,
+                  "Playlist CSV files, all with the same features ('-' for standard input, once)")
+      ->required();
+  cmd->add_option("-o,--output", a->output, "Where to write the model (MODEL.json; '-' for standard output)")
+      ->type_name("FILE")
+      ->required();
+  auto* components = integer_in(
+      cmd->add_option("--components,-k", a->components, "Keep this many components K (default: all)"), 1,
+      max_components);
+  auto* variance = number_in(cmd->add_option("--variance", a->variance,
+                                             "Keep the fewest components whose cumulative explained-variance "
+                                             "ratio exceeds F"),
+                             0.0, 1.0, interval::open);
   components->excludes(variance);
   auto* standardize =
       cmd->add_flag("--standardize", a->standardize, "Fit on z-scores (the correlation matrix)");
@@ -234,12 +244,12 @@ void add_fit_pca_command(CLI::App& app) {
       "--per-playlist", a->per_playlist,
       "PCA of every playlist on its own: id, n, mean, eigenvalues and components per playlist");
   per_playlist->excludes(components)->excludes(variance)->excludes(standardize);
-  cmd->add_option("--chunk-songs", a->chunk_songs, "Songs read per streamed chunk")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  integer_in(cmd->add_option("--chunk-songs", a->chunk_songs, "Songs read per streamed chunk")->capture_default_str(),
+             1, max_chunk_songs);
   add_compute_options(cmd, a->compute);
   cmd->callback([a, variance] {
     a->has_variance = variance->count() != 0;
+    refuse_output_overwriting_inputs(a->output, a->files);
     if (a->per_playlist) {
       fit_per_playlist(*a);
     } else {

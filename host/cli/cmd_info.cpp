@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "playaug/error.hpp"
 #include "playaug/io.hpp"
 #include "playaug/summary.hpp"
 
@@ -79,7 +80,7 @@ std::string with_commas(std::uint64_t n) {
 }
 
 void print_text(const std::string& file, const dataset_summary& s) {
-  std::printf("%s\n", file.c_str());
+  std::printf("%s\n", detail::printable(file, detail::printable_no_limit).c_str());
   std::printf("  playlists        %s\n", with_commas(s.playlists).c_str());
   std::printf("  empty playlists  %s\n", with_commas(s.empty_playlists).c_str());
   std::printf("  mood segments    %s\n", with_commas(s.segments).c_str());

@@ -69,6 +69,7 @@ std::unique_ptr<recommender> make_recommender(const requery_options& o) {
 }
 
 void run_requery(const requery_options& o) {
+  refuse_output_overwriting_inputs(o.output, {o.input, o.catalog, o.genres_file});
   if (o.spotify == !o.catalog.empty()) {
     throw usage_error("pass exactly one of --catalog CATALOG.csv and --spotify");
   }
@@ -79,11 +80,11 @@ void run_requery(const requery_options& o) {
   try {
     prm.validate();
   } catch (const usage_error&) {
-    throw usage_error("--protuberance must be in [0, 1), got " + std::to_string(o.protuberance));
+    throw usage_error("--protuberance must be a number in [0, 1), got '" + show_number(o.protuberance) + "'");
   }
 
+  std::unique_ptr<recommender> rec = make_recommender(o);  // its usage errors come before the CPU note
   resources res = make_resources(o.compute);
-  std::unique_ptr<recommender> rec = make_recommender(o);
 
   csv_reader reader(o.input);
   csv_writer writer(o.output, /*with_track_ids=*/true, res.threads());
@@ -132,8 +133,10 @@ void add_requery_command(CLI::App& app) {
       "by a uniform relative amount in (-P, P], key and mode kept) and sent to a recommender, either "
       "the nearest track of an offline catalog (--catalog) or Spotify's recommendations (--spotify). "
       "Writes playlists <id>#rq with the chosen tracks' features and a track_ids column.");
-  cmd->add_option("FILE", o->input, "Input playlist CSV (- for standard input)")->required();
-  cmd->add_option("-o,--output", o->output, "Output CSV, written atomically")->required();
+  cmd->add_option("FILE", o->input, "Input playlist CSV ('-' for standard input)")->required();
+  cmd->add_option("-o,--output", o->output, "Output CSV, written atomically ('-' for standard output)")
+      ->type_name("FILE")
+      ->required();
   auto* cat = cmd->add_option("--catalog", o->catalog,
                               "Track catalog CSV (track_id or id, the 11 feature columns, optional "
                               "track_genre or genre); the nearest track wins");
@@ -149,24 +152,26 @@ void add_requery_command(CLI::App& app) {
                   "with --spotify the genres' seeds are sent (at most 5 seeds in total)")
       ->allow_extra_args(false)
       ->delimiter(',');
-  cmd->add_option("-p,--protuberance", o->protuberance, "Maximum relative change P of the targets, 0 <= P < 1")
-      ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Random seed (Philox key); same seed, same targets")->capture_default_str();
+  number_in(cmd->add_option("-p,--protuberance", o->protuberance, "Maximum relative change P of the targets")
+                ->capture_default_str(),
+            0.0, 1.0, interval::open_high);
+  unsigned_in(cmd->add_option("--seed", o->seed, "Random seed (Philox key); same seed, same targets")
+                  ->capture_default_str(),
+              0, UINT64_MAX);
   cmd->add_flag("--allow-repeats", o->allow_repeats, "Allow the same track more than once in a playlist");
   cmd->add_option("--spotify-api-url", o->api_url, "Base address of the Spotify Web API")->capture_default_str();
   cmd->add_option("--spotify-accounts-url", o->accounts_url, "Base address of the Spotify accounts service")
       ->capture_default_str();
-  cmd->add_option("--spotify-workers", o->workers, "Concurrent Spotify requests (1..64)")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  cmd->add_option("--spotify-timeout", o->timeout, "Seconds before a Spotify request is abandoned and retried")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--spotify-retries", o->retries,
-                  "Retries of a Spotify request after HTTP 429 (waiting Retry-After), 5xx or a network "
-                  "error (exponential back-off with jitter)")
-      ->check(CLI::Range(0, 100))
-      ->capture_default_str();
+  integer_in(cmd->add_option("--spotify-workers", o->workers, "Concurrent Spotify requests")->capture_default_str(),
+             1, 64);
+  number_in(cmd->add_option("--spotify-timeout", o->timeout, "Seconds before a Spotify request is abandoned and retried")
+                ->capture_default_str(),
+            0.0, 86400.0, interval::open);
+  integer_in(cmd->add_option("--spotify-retries", o->retries,
+                             "Retries of a Spotify request after HTTP 429 (waiting Retry-After), 5xx or a network "
+                             "error (exponential back-off with jitter)")
+                 ->capture_default_str(),
+             0, 100);
   add_compute_options(cmd, o->compute);
   cmd->callback([o] { run_requery(*o); });
 }

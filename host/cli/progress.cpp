@@ -68,8 +68,9 @@ std::string progress::format(const std::string& what, const std::string& unit, s
   return s;
 }
 
-void progress::draw(const std::string& text) {
+void progress::draw(const std::string& report) {
   // Carriage return, the text, and blanks over whatever the previous line had beyond it.
+  const std::string text = "playaug: " + report;
   out_ << '\r' << text;
   if (text.size() < width_) out_ << std::string(width_ - text.size(), ' ');
   out_.flush();

@@ -37,12 +37,13 @@ class progress {
   /// Text appended to every report from now on (e.g. ", 3 retries").
   void set_note(std::string note) { note_ = std::move(note); }
 
-  /// The text of one report, e.g. "augment: 1.25M songs, 3.10M songs/s, 42%, 0:07 left".
+  /// The text of one report, e.g. "augment: 1.25M songs, 3.10M songs/s, 42%, 0:07 left"
+  /// (drawn after the tool's "playaug: " prefix).
   static std::string format(const std::string& what, const std::string& unit, std::uint64_t done,
                             double seconds, double fraction);
 
  private:
-  void draw(const std::string& text);
+  void draw(const std::string& report);
 
   std::string what_, unit_;
   bool enabled_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cuda_impl.hpp"
 #include "playaug/error.hpp"
 #include "playaug/resources.hpp"
 #include "playaug/view.hpp"
@@ -82,11 +83,15 @@ void expect_data(const char* op, const char* name, const vector_view<T>& v) {
 }
 
 /// On the CPU backend every argument must be in host memory (the CUDA backend accepts
-/// both: device views stay where they are, host views are staged).
+/// both: device views stay where they are, host views are staged): as the view declares it,
+/// and as the CUDA driver sees the pointer when the process has loaded one
+/// (cuda_impl::on_device), so that a device pointer in a view labelled host is refused too.
 template <typename View>
 void expect_host_memory(const resources& res, const char* op, const char* name, const View& v) {
-  expects(res.is_cuda() || v.space == memory_space::host, op, name,
-          " is in device memory but the backend is the CPU");
+  if (res.is_cuda()) return;
+  expects(v.space == memory_space::host, op, name, " is in device memory but the backend is the CPU");
+  expects(v.data == nullptr || !cuda_impl::on_device(v.data), op, name,
+          " points into device memory although its view says host memory; the CPU backend needs host memory");
 }
 
 /// Two arguments that an engine walks together must live in the same memory space.

@@ -89,7 +89,7 @@ std::string header_text(bool with_track_ids) {
 
 [[noreturn]] void non_finite(const dataset& ds, std::size_t p, std::size_t song, std::size_t feature, float v) {
   std::string what = std::isnan(v) ? "NaN" : (v < 0 ? "-inf" : "inf");
-  throw error("cannot write playlist '" + ds.ids[p] + "': song " + std::to_string(song + 1) + ", feature " +
+  throw error("cannot write playlist '" + detail::printable(ds.ids[p]) + "': song " + std::to_string(song + 1) + ", feature " +
               std::to_string(feature + 1) + " is " + what + " (the format holds finite numbers only)");
 }
 

@@ -179,7 +179,8 @@ track_catalog parse_catalog(std::string_view text, const std::string& name) {
     for (std::size_t k = 0; k < nn_dim; ++k) {
       const std::string& cell = fields[static_cast<std::size_t>(feat_col[k])];
       if (!parse_float(cell, row[k])) {
-        throw data_error(name, line, "track '" + id + "': " + schema[k].name + " is not a finite number within float range: '" + cell + "'");
+        throw data_error(name, line, "track '" + detail::printable(id) + "': " + schema[k].name +
+                                             " is not a finite number within float range: '" + detail::printable(cell) + "'");
       }
     }
     cat.ids.push_back(std::move(id));

@@ -11,9 +11,10 @@
 
 #include "playaug/buffer.hpp"
 #include "playaug/error.hpp"
+#include "playaug/io.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/requery.hpp"
-#include "requery_impl.hpp"
+#include "cuda_impl.hpp"
 
 namespace playaug {
 
@@ -106,7 +107,7 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
   if (!prm.allow_repeats) {
     for (std::size_t p = 0; p < chunk.playlists(); ++p) {
       if (chunk.song_count(p) > index_.distinct_tracks()) {
-        throw error("playlist '" + chunk.ids[p] + "' has " + std::to_string(chunk.song_count(p)) +
+        throw error("playlist '" + detail::printable(chunk.ids[p]) + "' has " + std::to_string(chunk.song_count(p)) +
                     " songs but the catalog offers only " + std::to_string(index_.distinct_tracks()) +
                     " distinct tracks; pass --allow-repeats to allow repeats");
       }
@@ -121,8 +122,10 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
       for (std::size_t k = 0; k < nn_dim; ++k) {
         const float v = z[s * nn_dim + k];
         if (!(std::fabs(static_cast<double>(v)) <= kMaxStandardised)) {
-          throw error("playlist '" + chunk.ids[p] + "' song " + std::to_string(s - chunk.song_offsets[p] + 1) + ": " +
-                      feature_schema::spotify()[k].name + " = " + std::to_string(chunk.features[s * nn_dim + k]) +
+          std::string value;  // shortest round-trip form, as in the CSV, not std::to_string's %f
+          append_float(value, chunk.features[s * nn_dim + k]);
+          throw error("playlist '" + detail::printable(chunk.ids[p]) + "' song " + std::to_string(s - chunk.song_offsets[p] + 1) + ": " +
+                      feature_schema::spotify()[k].name + " = " + value +
                       " is too far from the catalog's values to search");
         }
       }
@@ -191,7 +194,7 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
         while (r < n) {
           const nn_hit h = hit[base + r];
           if (h.row < 0) {
-            throw error("playlist '" + chunk.ids[p] + "' song " + std::to_string(r + 1) +
+            throw error("playlist '" + detail::printable(chunk.ids[p]) + "' song " + std::to_string(r + 1) +
                         ": the catalog ran out of tracks new to the playlist");
           }
           if (!used[p].insert(index_.track_key(static_cast<std::size_t>(h.row))).second) break;

@@ -420,7 +420,7 @@ void spotify_recommender::recommend(const resources&, dataset& chunk, const requ
   }
   auto who = [&](std::size_t s) {
     const std::size_t p = playlist_of[s];
-    return "playlist '" + chunk.ids[p] + "' song " + std::to_string(s - chunk.song_offsets[p] + 1) + " of " +
+    return "playlist '" + detail::printable(chunk.ids[p]) + "' song " + std::to_string(s - chunk.song_offsets[p] + 1) + " of " +
            std::to_string(chunk.song_count(p));
   };
 

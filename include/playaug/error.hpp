@@ -5,9 +5,11 @@
 ///
 /// The command-line tool maps them to exit codes: usage_error -> 2, everything else -> 1.
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace playaug {
 
@@ -25,7 +27,9 @@ class usage_error : public error {
 
 /// A problem in an input file. what() is "FILE:LINE: <message> (playlist '<id>')"; the
 /// parts are also available separately. LINE is the 1-based line where the offending
-/// record starts; 0 when the problem concerns the file as a whole.
+/// record starts; 0 when the problem concerns the file as a whole. In what(), the file
+/// name, the message and the id pass through detail::printable (the id cut to
+/// detail::printable_id_length); the accessors return them as given.
 class data_error : public error {
  public:
   data_error(std::string file, std::uint64_t line, std::string message, std::string playlist = {});
@@ -66,5 +70,28 @@ class numeric_error : public error {
  public:
   using error::error;
 };
+
+namespace detail {
+
+/// How much of an id or a cell a message shows (in characters).
+inline constexpr std::size_t printable_id_length = 64;
+/// No cut: printable() only escapes.
+inline constexpr std::size_t printable_no_limit = static_cast<std::size_t>(-1);
+
+/// `text` made safe to echo to a terminal, for messages that quote ids, cells, file names
+/// or anything else read from input:
+///  - C0 control characters, DEL and bytes that are not valid UTF-8 are shown as \xNN
+///    (\e for ESC, \t, \n and \r for tab, line feed and carriage return), so an escape
+///    sequence cannot clear the screen or change colours;
+///  - C1 controls (U+0080..U+009F) and the invisible direction and line-separator marks
+///    (U+200E, U+200F, U+2028..U+202E, U+2066..U+2069, U+FEFF) are shown as \uNNNN;
+///  - everything else, valid multi-byte UTF-8 included, is kept.
+/// When the result would exceed `max_chars` characters (an escape counts as one), it is
+/// cut there, on a character boundary, and "... (N bytes)" is appended, N the size of
+/// `text`. Backslashes are not escaped, so printable(printable(s)) == printable(s) for
+/// an uncut result.
+std::string printable(std::string_view text, std::size_t max_chars = printable_id_length);
+
+}  // namespace detail
 
 }  // namespace playaug

@@ -78,9 +78,24 @@ class csv_reader {
 };
 
 /// A file that appears at its destination only when commit() succeeds: the bytes go to a
-/// temporary file in the same directory, which commit() flushes and renames over `path`.
-/// Destroying an uncommitted atomic_file removes the temporary file. `path` "-" writes to
-/// standard output directly (commit() flushes it).
+/// temporary file `.<name>.tmp-<pid>-<n>` in the same directory, which commit() flushes,
+/// fsyncs and renames over `path`. Destroying an uncommitted atomic_file removes the
+/// temporary file.
+///
+/// - An existing file keeps its mode, and its owner and group where the process may set
+///   them (as root); a new file gets 0666 minus the umask. The temporary is private (0600)
+///   until then, when it replaces an existing file.
+/// - A symbolic link stays a link: the file it finally points to is written atomically
+///   (created when the link dangles).
+/// - A character device or FIFO (`/dev/null`, a named pipe) is written directly: no
+///   temporary, no rename, commit() only flushes. A directory or block device is refused.
+/// - `path` "-" writes to standard output directly (commit() flushes it).
+/// - Creating a temporary removes the stale ones of the same destination: files named as
+///   above, owned by this user, whose process no longer exists (left by SIGKILL or the OOM
+///   killer). Other files are never touched.
+///
+/// Live temporaries are recorded process-wide so that remove_temporary_files() can delete
+/// them from a signal handler.
 class atomic_file {
  public:
   explicit atomic_file(const std::string& path);
@@ -94,10 +109,22 @@ class atomic_file {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  std::string path_;
-  std::string tmp_path_;
+  std::string path_;      // as given, for messages
+  std::string target_;    // what commit() renames over: path_ with symbolic links followed
+  std::string tmp_path_;  // the temporary; empty when there is none (committed, or direct)
   std::FILE* file_ = nullptr;
+  int slot_ = -1;        // its entry in the registry of live temporaries
+  bool direct_ = false;  // standard output, a character device or a FIFO
 };
+
+/// Unlinks the temporary file of every uncommitted atomic_file (hence csv_writer,
+/// write_csv, pca_model::save...) of this process. Async-signal-safe: meant for the
+/// SIGINT/SIGTERM handler of a program that embeds playaug, which should then end the
+/// process (the interrupted writers are not usable any more). The library installs no
+/// signal handler itself; the playaug tool installs one that calls this and re-raises.
+/// At most 64 temporaries are tracked at once; beyond that, files are still removed by
+/// their destructors, only not by this function.
+void remove_temporary_files() noexcept;
 
 /// Writes datasets chunk by chunk into one CSV file, atomically (see atomic_file).
 ///

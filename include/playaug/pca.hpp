@@ -65,7 +65,19 @@ struct pca_model {
   /// The MODEL.json object: exactly the keys format, version, feature_names, n_samples,
   /// mean, scale, eigenvalues, explained_variance_ratio, n_components, components.
   std::string to_json() const;
-  /// Parse and validate MODEL.json text; `source` names it in error messages.
+  /// The smallest scale from_json() accepts: dividing by less turns ordinary features
+  /// into infinities. The largest is FLT_MAX. A fitted model's scales are standard
+  /// deviations of float features, or 1.
+  static constexpr double min_scale = 1e-30;
+  /// How far from 1 (unit length) and from 0 (orthogonal) the dot products of the rows of
+  /// `components` may be in from_json().
+  static constexpr double component_tolerance = 1e-6;
+
+  /// Parse and validate MODEL.json text; `source` names it in error messages. Besides the
+  /// keys and sizes, it checks that feature_names are distinct, mean and scale are
+  /// finite and within float range, min_scale <= scale, explained_variance_ratio lies in
+  /// [0, 1] and the components are orthonormal. Every problem is a data_error naming
+  /// `source`.
   static pca_model from_json(const std::string& text, const std::string& source = "<model>");
   /// Read and parse a model file.
   static pca_model load(const std::string& path);

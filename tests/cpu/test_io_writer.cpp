@@ -332,13 +332,9 @@ TEST(IoAtomicFile, Failures) {
   temp_dir dir;
   EXPECT_THROW(playaug::atomic_file(dir.file("missing/out.csv")), playaug::error);
   EXPECT_THROW(playaug::atomic_file(dir.file("sub/")), playaug::error);
-  // Renaming over a non-empty directory fails at commit, and the temporary goes away.
+  // A directory is refused before any temporary is made.
   fs::create_directories(dir.file("taken/x"));
-  {
-    playaug::atomic_file f(dir.file("taken"));
-    f.write("data");
-    EXPECT_THROW(f.commit(), playaug::error);
-  }
+  EXPECT_THROW(playaug::atomic_file(dir.file("taken")), playaug::error);
   EXPECT_EQ(dir.entries(), std::set<std::string>{"taken"});
   EXPECT_TRUE(fs::is_directory(dir.file("taken")));
 }

@@ -20,7 +20,7 @@
 #include "playaug/catalog.hpp"
 #include "playaug/error.hpp"
 #include "playaug/requery.hpp"
-#include "requery/nearest_cpu.hpp"
+#include "cpu_impl.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -14,7 +14,9 @@
 #include <cuda_runtime.h>
 #endif
 
+#include "cuda_impl.hpp"
 #include "playaug/catalog.hpp"
+#include "playaug/error.hpp"
 #include "playaug/requery.hpp"
 #include "test_support.hpp"
 
@@ -141,6 +143,33 @@ TEST(NearestGpu, DeviceMemoryViewsAreStreamOrdered) {
   cudaFree(d_cat);
   cudaFree(d_z);
   cudaFree(d_out);
+}
+
+// A device pointer in a view that says host memory is refused by the CPU backend (the
+// driver tells), instead of being read by the CPU engine; managed memory is accepted.
+TEST(NearestGpu, CpuBackendRefusesDevicePointersDeclaredAsHost) {
+  PLAYAUG_REQUIRE_GPU();
+  const resources cpu(backend::cpu);
+  const problem p = make_problem(64, 8, 4);
+  float* d_cat = nullptr;
+  float* m_cat = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_cat), p.cat.size() * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMallocManaged(reinterpret_cast<void**>(&m_cat), p.cat.size() * sizeof(float)), cudaSuccess);
+  std::memcpy(m_cat, p.cat.data(), p.cat.size() * sizeof(float));
+  EXPECT_TRUE(cuda_impl::on_device(d_cat));
+  EXPECT_FALSE(cuda_impl::on_device(m_cat));
+  EXPECT_FALSE(cuda_impl::on_device(p.cat.data()));
+  std::vector<nn_hit> out(p.q);
+  try {
+    nearest(cpu, {d_cat, p.m, 12}, {p.z.data(), p.q, 11}, {}, {out.data(), p.q});
+    ADD_FAILURE() << "the CPU backend read a device pointer";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("catalog points into device memory"), std::string::npos) << e.what();
+  }
+  nearest(cpu, {m_cat, p.m, 12}, {p.z.data(), p.q, 11}, {}, {out.data(), p.q});
+  expect_same(run(cpu, p), out, "managed catalog");
+  cudaFree(d_cat);
+  cudaFree(m_cat);
 }
 #endif
 
