@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "augment_plan.hpp"
+#include "detail/augment_plan.hpp"
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
 #include "detail/protuberance.cuh"

@@ -19,13 +19,14 @@
 
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
+#include "detail/moments_order.hpp"
 
 namespace playaug {
 namespace detail {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr std::uint64_t kShiftRows = 64;
+constexpr std::uint64_t kShiftRows = moments_order::shift_rows;  // as compute_moments
 constexpr std::uint64_t kBatch = 8192;  // playlists per batch
 constexpr std::size_t kMaxSyevj = 32;   // syevjBatched's limit on d
 

@@ -3,7 +3,7 @@
 // library that loaded it through the host_services it passed. The library exports only
 // playaug_cuda_engine_v1 (cmake/cuda_engine.map); everything else binds inside it.
 
-#include "augment_plan.hpp"
+#include "detail/augment_plan.hpp"
 #include "cuda_impl.hpp"
 #include "playaug/version.hpp"
 

@@ -29,7 +29,7 @@
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
 #include "detail/moments.cuh"
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 
 namespace playaug {
 namespace detail {

@@ -1,52 +1,32 @@
-// The augment operation: parameter checks, the dispatch point and the CPU engine.
+// The augment operation: parameter checks and the dispatch point (the CPU engine is in
+// augment_cpu.cpp).
 
 #include "playaug/augment.hpp"
 
-#include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <string>
-#include <vector>
 
-#include "augment_plan.hpp"
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
-#include "parallel.hpp"
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
-#include "playaug/protuberance.hpp"
-#include "playaug/reverse.hpp"
 
 namespace playaug {
 
 namespace {
-
-std::string show(double v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-// Output feature values per parallel task.
-constexpr std::size_t kValuesPerTask = std::size_t{1} << 16;
 
 constexpr std::uint32_t kMaxCopies = 0xFFFFFFu;  // the copy field of the random layout
 
 }  // namespace
 
 void augment_params::validate() const {
-  if (copies > kMaxCopies) {
-    throw usage_error("copies must be at most " + std::to_string(kMaxCopies) + ", got " + std::to_string(copies));
-  }
-  if (!(protuberance >= 0.0f && protuberance < 1.0f)) {
-    throw usage_error("protuberance must be in [0, 1), got " + show(protuberance));
-  }
-  if (!(phi >= 0.0f && phi <= 1.0f)) {
-    throw usage_error("phi must be in [0, 1], got " + show(phi));
-  }
-  if (!(reverse >= 0.0f && reverse <= 1.0f)) {
-    throw usage_error("reverse must be in [0, 1], got " + show(reverse));
-  }
+  // Messages start with the parameter's name (the CLI prefixes "--" to name its option).
+  auto need = [](bool cond, const auto&... parts) {
+    if (!cond) throw usage_error(detail::concat(parts...));
+  };
+  need(copies <= kMaxCopies, "copies must be at most ", kMaxCopies, ", got ", copies);
+  need(protuberance >= 0.0f && protuberance < 1.0f, "protuberance must be in [0, 1), got ", protuberance);
+  need(phi >= 0.0f && phi <= 1.0f, "phi must be in [0, 1], got ", phi);
+  need(reverse >= 0.0f && reverse <= 1.0f, "reverse must be in [0, 1], got ", reverse);
 }
 
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
@@ -54,66 +34,10 @@ dataset augment(const resources& res, const dataset& in, const augment_params& p
   prm.validate();
   in.validate();
   const std::uint64_t playlists = in.playlists();
-  if (first_playlist > (std::uint64_t{1} << 32) || playlists > (std::uint64_t{1} << 32) - first_playlist) {
-    throw usage_error("augment: playlist indices beyond 2^32 cannot be addressed by the random layout");
-  }
+  detail::expects(first_playlist <= (std::uint64_t{1} << 32) && playlists <= (std::uint64_t{1} << 32) - first_playlist,
+                  "augment", "playlist indices beyond 2^32 cannot be addressed by the random layout");
   if (res.is_cuda()) return cuda_impl::augment(res, in, prm, first_playlist);
   return cpu_impl::augment(res, in, prm, first_playlist);
 }
-
-namespace cpu_impl {
-
-dataset augment(const resources& res, const dataset& in, const augment_params& prm,
-                std::uint64_t first_playlist) {
-  detail::augment_plan plan;
-  dataset out = detail::plan_augment(in, prm, first_playlist, res.threads(), plan);
-  const std::size_t playlists = in.playlists();
-  const std::size_t d = in.dim;
-
-  protuberance_params pp;
-  pp.p = prm.protuberance;
-  pp.phi = prm.phi;
-  pp.raw = prm.raw;
-  pp.seed = prm.seed;
-  pp.stream = purpose::protuberance;
-  const protuberance_kernel protuberate_copy(make_feature_rules(in.schema, prm.raw), pp);
-
-  // The features of every output row of input playlist i: its songs in order or reversed,
-  // then the copy's protuberance. Rows of different inputs are disjoint, and each value
-  // depends only on its address, so any schedule gives the same bytes.
-  auto emit = [&](std::size_t i) {
-    const std::size_t n = in.song_count(i);
-    const float* src = in.features.data() + in.song_offsets[i] * d;
-    const auto playlist = static_cast<std::uint32_t>(first_playlist + i);
-    for (std::size_t o = plan.out_first[i]; o < plan.out_first[i + 1]; ++o) {
-      float* dst = out.features.data() + out.song_offsets[o] * d;
-      if (plan.reversed[o] == 0) {
-        if (n * d != 0) std::memcpy(dst, src, n * d * sizeof(float));
-      } else {
-        for (std::size_t s = 0; s < n; ++s) std::memcpy(dst + s * d, src + (n - 1 - s) * d, d * sizeof(float));
-      }
-      const std::uint32_t k = plan.copy[o];
-      if (k > 0) protuberate_copy(dst, n, stream_subsequence(purpose::protuberance, k, playlist));
-    }
-  };
-
-  // Group consecutive input playlists into tasks of about kValuesPerTask output values.
-  std::vector<std::size_t> bounds{0};
-  std::size_t values = 0;
-  for (std::size_t i = 0; i < playlists; ++i) {
-    values += (plan.out_first[i + 1] - plan.out_first[i]) * in.song_count(i) * d + 1;
-    if (values >= kValuesPerTask) {
-      bounds.push_back(i + 1);
-      values = 0;
-    }
-  }
-  if (bounds.back() != playlists) bounds.push_back(playlists);
-  detail::parallel_for(res.threads(), bounds.size() - 1, [&](std::size_t t) {
-    for (std::size_t i = bounds[t]; i < bounds[t + 1]; ++i) emit(i);
-  });
-  return out;
-}
-
-}  // namespace cpu_impl
 
 }  // namespace playaug

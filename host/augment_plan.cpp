@@ -1,9 +1,9 @@
-#include "augment_plan.hpp"
+#include "detail/augment_plan.hpp"
 
 #include <cstring>
 #include <string>
 
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/reverse.hpp"
 
 namespace playaug::detail {

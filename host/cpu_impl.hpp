@@ -1,6 +1,7 @@
 #pragma once
-// The CPU halves of playaug's operations, called by the dispatch points (one per
-// operation, in host/<operation>.cpp) when the backend is the CPU. Host memory only.
+// The CPU halves of playaug's operations (host/<operation>_cpu.cpp), called by the dispatch
+// points (one per operation, in host/<operation>.cpp) when the backend is the CPU. Host
+// memory only; the dispatch points have checked every argument.
 
 #include <cstdint>
 #include <vector>
@@ -49,6 +50,7 @@ class protuberance_kernel {
 };
 void reverse_playlists(const resources& res, const playlists_view& pl,
                        vector_view<const std::uint8_t> flags);
+void reverse_playlist(dataset& ds, std::size_t p);
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
                 std::uint64_t first_playlist);
 

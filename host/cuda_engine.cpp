@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "augment_plan.hpp"
+#include "detail/augment_plan.hpp"
 #include "cuda_impl.hpp"
 #include "playaug/error.hpp"
 #include "playaug/version.hpp"

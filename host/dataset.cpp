@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 
 namespace playaug {
@@ -64,7 +65,7 @@ std::size_t dataset::null_playlists() const noexcept {
 
 void dataset::add_playlist(const std::string& id, const std::vector<std::vector<std::int32_t>>& segments,
                            const float* feats, std::size_t n_songs, bool is_null) {
-  if (is_null && n_songs != 0) throw usage_error("a [null] playlist cannot have songs");
+  detail::expects(!is_null || n_songs == 0, "dataset::add_playlist", "a [null] playlist cannot have songs");
   ids.push_back(id);
   null_features.push_back(is_null ? 1 : 0);
   features.append(feats, feats + n_songs * dim);

@@ -10,8 +10,10 @@
 
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
+#include "playaug/pca.hpp"
 
 namespace playaug {
 
@@ -22,14 +24,10 @@ moments& moments::merge(const moments& other) {
     *this = other;
     return *this;
   }
-  if (dim() != other.dim()) {
-    throw usage_error("moments::merge: dimensions differ (" + std::to_string(dim()) + " vs " +
-                      std::to_string(other.dim()) + ")");
-  }
+  detail::expect_shape("moments::merge", {"this", dim(), "features"}, {"the other", other.dim(), "features"});
   const std::size_t d = dim();
-  if (comoment.size() != d * d || other.comoment.size() != d * d) {
-    throw usage_error("moments::merge: co-moment matrix is not d x d");
-  }
+  detail::expects(comoment.size() == d * d && other.comoment.size() == d * d, "moments::merge",
+                  "a co-moment matrix is not d x d");
   if (other.n == 0) return *this;
   if (n == 0) {
     *this = other;
@@ -100,8 +98,7 @@ std::vector<double> number_array(const nlohmann::json& a, std::size_t expected,
 
 std::string moments::to_json() const {
   const std::size_t d = dim();
-  if (comoment.size() != d * d)
-    throw usage_error("moments::to_json: co-moment matrix is not d x d");
+  detail::expects(comoment.size() == d * d, "moments::to_json", "the co-moment matrix is not d x d");
   std::string out = "{\"format\":\"playaug-moments\",\"version\":1,\"n\":";
   out += std::to_string(n);
   out += ",\"mean\":[";
@@ -163,14 +160,10 @@ moments moments::from_json(const std::string& text) {
 }
 
 moments compute_moments(const resources& res, matrix_view<const float> x) {
-  if (x.data == nullptr && x.size() != 0) {
-    throw usage_error("compute_moments: x is null but has " + std::to_string(x.rows) + " x " +
-                      std::to_string(x.cols) + " elements");
-  }
+  detail::expect_data("compute_moments", "x", x);
+  detail::expect_host_memory(res, "compute_moments", "x", x);
+  check_pca_memory(x.cols);  // the d x d sums, before they are allocated
   if (res.is_cuda()) return cuda_impl::compute_moments(res, x);
-  if (x.space != memory_space::host) {
-    throw usage_error("compute_moments: x is in device memory but the backend is the CPU");
-  }
   return cpu_impl::compute_moments(res, x);
 }
 

@@ -18,16 +18,16 @@
 
 #include "cpu_features.hpp"
 #include "cpu_impl.hpp"
-#include "parallel.hpp"
+#include "detail/moments_order.hpp"
+#include "detail/parallel.hpp"
 
 namespace playaug::cpu_impl {
 namespace {
 
-/// Rows per block. A constant of the numerics (the CUDA engine uses the same blocks), not
-/// a tuning knob: changing it changes the rounding of every result.
-constexpr std::size_t block_rows = 8192;
-/// Rows whose mean is the shift K.
-constexpr std::size_t shift_rows = 64;
+/// Rows per block and rows of the shift: constants of the numerics, shared with the CUDA
+/// engine (detail/moments_order.hpp), not tuning knobs.
+constexpr std::size_t block_rows = detail::moments_order::block_rows;
+constexpr std::size_t shift_rows = detail::moments_order::shift_rows;
 /// Column padding of the accumulator tiles (the widest SIMD vector of doubles we target).
 constexpr std::size_t lane = 4;
 

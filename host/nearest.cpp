@@ -7,6 +7,7 @@
 
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 #include "playaug/nearest.hpp"
 
@@ -116,19 +117,10 @@ void nearest(const resources& res, matrix_view<const float> catalog, matrix_view
   if (res.is_cuda()) return cuda_impl::nearest(res, catalog, queries, floors, out);
   // The CPU backend reads every view: each must be host memory, as declared and as the
   // CUDA driver (when the process has one) sees it.
-  const auto host_only = [](const char* name, memory_space space, const void* data) {
-    if (space != memory_space::host) {
-      throw usage_error(std::string("nearest: ") + name + " is in device memory; the CPU backend needs host memory");
-    }
-    if (cuda_impl::on_device(data)) {
-      throw usage_error(std::string("nearest: ") + name +
-                        " points into device memory although its view says host memory; the CPU backend needs host memory");
-    }
-  };
-  host_only("catalog", catalog.space, catalog.data);
-  host_only("queries", queries.space, queries.data);
-  host_only("out", out.space, out.data);
-  if (floors.size != 0) host_only("floors", floors.space, floors.data);
+  detail::expect_host_memory(res, "nearest", "catalog", catalog);
+  detail::expect_host_memory(res, "nearest", "queries", queries);
+  detail::expect_host_memory(res, "nearest", "out", out);
+  if (floors.size != 0) detail::expect_host_memory(res, "nearest", "floors", floors);
   return cpu_impl::nearest(res, catalog, queries, floors, out);
 }
 

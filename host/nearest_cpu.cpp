@@ -18,7 +18,7 @@
 
 #include "cpu_features.hpp"
 #include "cpu_impl.hpp"
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/nearest.hpp"
 

@@ -1,5 +1,6 @@
 // PCA: the dispatch points of symmetric_eig, fit_pca, transform, inverse_transform and
-// fit_pca_per_playlist, the sign convention, and the MODEL.json format.
+// fit_pca_per_playlist, the sign convention, the memory check of d x d fits, and the
+// MODEL.json format.
 
 #include "playaug/pca.hpp"
 
@@ -18,10 +19,18 @@
 #include "cpu_impl.hpp"
 #include "io/input_file.hpp"
 #include "cuda_impl.hpp"
+#include "detail/expects.hpp"
+#include "detail/memory.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 
 namespace playaug {
+
+using detail::expect_data;
+using detail::expect_host_memory;
+using detail::expect_same_space;
+using detail::expect_shape;
+using detail::expects;
 
 // ---------------------------------------------------------------------------------------
 // Conventions
@@ -29,10 +38,8 @@ namespace playaug {
 
 void canonicalize_signs(eigen_result& e, std::size_t d) {
   if (d == 0) return;
-  if (e.vectors.size() % d != 0) {
-    throw usage_error("canonicalize_signs: " + std::to_string(e.vectors.size()) +
-                      " vector entries is not a multiple of d = " + std::to_string(d));
-  }
+  expects(e.vectors.size() % d == 0, "canonicalize_signs", e.vectors.size(),
+          " vector entries is not a multiple of d = ", d);
   const std::size_t count = e.vectors.size() / d;
   for (std::size_t i = 0; i < count; ++i) {
     double* v = e.vectors.data() + i * d;
@@ -46,6 +53,34 @@ void canonicalize_signs(eigen_result& e, std::size_t d) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Memory of d x d fits
+// ---------------------------------------------------------------------------------------
+
+std::uint64_t fit_pca_bytes(std::size_t d, std::size_t playlists) noexcept {
+  const std::uint64_t dd = detail::saturating_mul(d, d);
+  // Whole fit: the merged co-moments, one chunk's co-moments, the covariance, the
+  // eigensolver's input copy, its workspace (dsyevd: 1 + 6d + 2d^2) and the vectors.
+  // Per playlist: the [P x d x d] vectors, one covariance and the solver above per thread.
+  const std::uint64_t matrices = playlists == 0 ? 7 : detail::saturating_add(5, playlists);
+  return detail::saturating_mul(detail::saturating_mul(dd, matrices), sizeof(double));
+}
+
+std::uint64_t allocatable_bytes() noexcept { return detail::allocatable_bytes(); }
+
+void check_pca_memory(std::size_t d, std::size_t playlists, const std::string& source) {
+  const std::uint64_t need = fit_pca_bytes(d, playlists);
+  const std::uint64_t have = detail::allocatable_bytes();
+  if (need <= have) return;
+  std::string why = std::to_string(d) + " features need " + std::to_string(d) + " x " + std::to_string(d) +
+                    " float64 matrices";
+  if (playlists != 0) why += " for each of " + std::to_string(playlists) + " playlists";
+  why += ": about " + detail::show_bytes(need) + " in all, but this process may allocate about " +
+         detail::show_bytes(have);
+  if (!source.empty()) throw data_error(source, 0, "cannot fit a PCA: " + why);
+  throw error("cannot fit a PCA: " + why);
+}
+
 namespace {
 
 /// Eigenvalues of a covariance or correlation matrix are >= 0; a negative one is rounding.
@@ -55,36 +90,15 @@ void clamp_nonnegative(double* values, std::size_t count) {
   }
 }
 
-std::string shape(std::size_t rows, std::size_t cols) {
-  return std::to_string(rows) + " x " + std::to_string(cols);
-}
-
-template <typename T>
-void require_data(const char* op, const char* name, const matrix_view<T>& v) {
-  if (v.data == nullptr && v.size() != 0) {
-    throw usage_error(std::string(op) + ": " + name + " is null but has " + shape(v.rows, v.cols) +
-                      " elements");
-  }
-}
-
 /// A model good enough to compute with: consistent sizes, 1 <= k <= d.
 void check_model(const char* op, const pca_model& m) {
   const std::size_t d = m.dim();
   const std::size_t k = m.n_components;
-  if (d == 0) throw usage_error(std::string(op) + ": the PCA model is empty");
-  if (m.scale.size() != d) {
-    throw usage_error(std::string(op) + ": the model's scale has " +
-                      std::to_string(m.scale.size()) + " entries, its mean " + std::to_string(d));
-  }
-  if (k == 0 || k > d) {
-    throw usage_error(std::string(op) + ": the model keeps " + std::to_string(k) +
-                      " components, expected 1.." + std::to_string(d));
-  }
-  if (m.components.size() != k * d) {
-    throw usage_error(std::string(op) + ": the model's components hold " +
-                      std::to_string(m.components.size()) +
-                      " values, expected k x d = " + shape(k, d));
-  }
+  expects(d != 0, op, "the PCA model is empty");
+  expect_shape(op, {"the model's scale", m.scale.size(), "entries"}, {"its mean", d, "entries"});
+  expects(k != 0 && k <= d, op, "the model keeps ", k, " components, expected 1..", d);
+  expects(m.components.size() == k * d, op, "the model's components hold ", m.components.size(),
+          " values, expected k x d = ", k, " x ", d);
 }
 
 }  // namespace
@@ -94,14 +108,13 @@ void check_model(const char* op, const pca_model& m) {
 // ---------------------------------------------------------------------------------------
 
 eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, std::size_t d) {
-  if (a.size() != d * d) {
-    throw usage_error("symmetric_eig: the matrix has " + std::to_string(a.size()) +
-                      " entries, expected d x d = " + shape(d, d));
-  }
+  expects(a.size() == d * d, "symmetric_eig", "the matrix has ", a.size(), " entries, expected d x d = ", d, " x ",
+          d);
   if (d == 0) return {};
   for (const double v : a) {
     if (!std::isfinite(v)) throw numeric_error("symmetric_eig: the matrix has a non-finite entry");
   }
+  check_pca_memory(d);
   eigen_result e =
       res.is_cuda() ? cuda_impl::symmetric_eig(res, a, d) : cpu_impl::symmetric_eig(a, d);
   canonicalize_signs(e, d);
@@ -110,23 +123,19 @@ eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, s
 
 pca_model fit_pca(const resources& res, const moments& m, const pca_options& opts,
                   const std::vector<std::string>& feature_names) {
+  const char* op = "fit_pca";
   const std::size_t d = m.dim();
-  if (d == 0) throw usage_error("fit_pca: the moments have no features");
-  if (m.comoment.size() != d * d) throw usage_error("fit_pca: the co-moment matrix is not d x d");
-  if (!feature_names.empty() && feature_names.size() != d) {
-    throw usage_error("fit_pca: " + std::to_string(feature_names.size()) + " feature names for " +
-                      std::to_string(d) + " features");
-  }
-  if (opts.components && opts.variance) {
-    throw usage_error("fit_pca: give either a number of components or a variance, not both");
-  }
-  if (opts.components && (*opts.components < 1 || *opts.components > d)) {
-    throw usage_error("fit_pca: components must be in 1.." + std::to_string(d) + ", got " +
-                      std::to_string(*opts.components));
-  }
-  if (opts.variance && !(*opts.variance > 0.0 && *opts.variance < 1.0)) {
-    throw usage_error("fit_pca: variance must be in (0, 1)");
-  }
+  expects(d != 0, op, "the moments have no features");
+  expects(m.comoment.size() == d * d, op, "the co-moment matrix has ", m.comoment.size(),
+          " entries, expected d x d = ", d, " x ", d);
+  expects(feature_names.empty() || feature_names.size() == d, op, feature_names.size(), " feature names for ", d,
+          " features");
+  expects(!(opts.components && opts.variance), op, "give either a number of components or a variance, not both");
+  expects(!opts.components || (*opts.components >= 1 && *opts.components <= d), op, "components must be in 1..", d,
+          ", got ", opts.components.value_or(0));
+  expects(!opts.variance || (*opts.variance > 0.0 && *opts.variance < 1.0), op, "variance must be in (0, 1), got ",
+          opts.variance.value_or(0.0));
+  check_pca_memory(d);
 
   std::vector<double> a = m.covariance();  // numeric_error when n < 2
   pca_model model;
@@ -182,97 +191,59 @@ pca_model fit_pca(const resources& res, const moments& m, const pca_options& opt
 
 pca_model fit_pca(const resources& res, matrix_view<const float> x, const pca_options& opts,
                   const std::vector<std::string>& feature_names) {
-  if (!feature_names.empty() && feature_names.size() != x.cols) {
-    throw usage_error("fit_pca: " + std::to_string(feature_names.size()) +
-                      " feature names for x with " + std::to_string(x.cols) + " columns");
+  if (!feature_names.empty()) {
+    expect_shape("fit_pca", {"feature_names", feature_names.size(), "entries"}, {"x", x.cols, "columns"});
   }
   return fit_pca(res, compute_moments(res, x), opts, feature_names);
 }
 
 void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
                matrix_view<float> y) {
-  check_model("transform", model);
-  const std::size_t d = model.dim();
-  const std::size_t k = model.n_components;
-  require_data("transform", "x", x);
-  require_data("transform", "y", y);
-  if (x.cols != d) {
-    throw usage_error("transform: x has " + std::to_string(x.cols) + " columns, the model " +
-                      std::to_string(d) + " features");
-  }
-  if (y.cols != k) {
-    throw usage_error("transform: y has " + std::to_string(y.cols) + " columns, the model keeps " +
-                      std::to_string(k) + " components");
-  }
-  if (x.rows != y.rows) {
-    throw usage_error("transform: x has " + std::to_string(x.rows) + " rows, y " +
-                      std::to_string(y.rows));
-  }
-  if (x.space != y.space) throw usage_error("transform: x and y are in different memory spaces");
+  const char* op = "transform";
+  check_model(op, model);
+  expect_data(op, "x", x);
+  expect_data(op, "y", y);
+  expect_shape(op, {"x", x.cols, "columns"}, {"the model", model.dim(), "features"});
+  expect_shape(op, {"y", y.cols, "columns"}, {"the model", model.n_components, "components"});
+  expect_shape(op, {"x", x.rows, "rows"}, {"y", y.rows, "rows"});
+  expect_same_space(op, "x", x, "y", y);
+  expect_host_memory(res, op, "x", x);
   if (res.is_cuda()) return cuda_impl::transform(res, model, x, y);
-  if (x.space != memory_space::host) {
-    throw usage_error("transform: x and y are in device memory but the backend is the CPU");
-  }
   cpu_impl::transform(res, model, x, y);
 }
 
 void inverse_transform(const resources& res, const pca_model& model, matrix_view<const float> y,
                        matrix_view<float> x) {
-  check_model("inverse_transform", model);
-  const std::size_t d = model.dim();
-  const std::size_t k = model.n_components;
-  require_data("inverse_transform", "y", y);
-  require_data("inverse_transform", "x", x);
-  if (y.cols != k) {
-    throw usage_error("inverse_transform: y has " + std::to_string(y.cols) +
-                      " columns, the model keeps " + std::to_string(k) + " components");
-  }
-  if (x.cols != d) {
-    throw usage_error("inverse_transform: x has " + std::to_string(x.cols) +
-                      " columns, the model " + std::to_string(d) + " features");
-  }
-  if (x.rows != y.rows) {
-    throw usage_error("inverse_transform: y has " + std::to_string(y.rows) + " rows, x " +
-                      std::to_string(x.rows));
-  }
-  if (x.space != y.space) {
-    throw usage_error("inverse_transform: x and y are in different memory spaces");
-  }
+  const char* op = "inverse_transform";
+  check_model(op, model);
+  expect_data(op, "y", y);
+  expect_data(op, "x", x);
+  expect_shape(op, {"y", y.cols, "columns"}, {"the model", model.n_components, "components"});
+  expect_shape(op, {"x", x.cols, "columns"}, {"the model", model.dim(), "features"});
+  expect_shape(op, {"y", y.rows, "rows"}, {"x", x.rows, "rows"});
+  expect_same_space(op, "x", x, "y", y);
+  expect_host_memory(res, op, "x", x);
   if (res.is_cuda()) return cuda_impl::inverse_transform(res, model, y, x);
-  if (x.space != memory_space::host) {
-    throw usage_error("inverse_transform: x and y are in device memory but the backend is the CPU");
-  }
   cpu_impl::inverse_transform(res, model, y, x);
 }
 
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
                                  vector_view<const std::uint64_t> offsets) {
-  require_data("fit_pca_per_playlist", "x", x);
-  if (offsets.size == 0 || offsets.data == nullptr) {
-    throw usage_error("fit_pca_per_playlist: offsets needs playlists + 1 entries, got none");
-  }
+  const char* op = "fit_pca_per_playlist";
+  expect_data(op, "x", x);
+  expects(offsets.size != 0 && offsets.data != nullptr, op, "offsets needs playlists + 1 entries, got none");
+  expect_host_memory(res, op, "x", x);
+  expect_host_memory(res, op, "offsets", offsets);
   if (offsets.space == memory_space::host) {
     for (std::size_t p = 0; p + 1 < offsets.size; ++p) {
-      if (offsets[p + 1] < offsets[p]) {
-        throw usage_error("fit_pca_per_playlist: offsets decrease at playlist " +
-                          std::to_string(p));
-      }
+      expects(offsets[p + 1] >= offsets[p], op, "offsets decrease at playlist ", p);
     }
-    if (offsets[offsets.size - 1] > x.rows) {
-      throw usage_error("fit_pca_per_playlist: offsets end at row " +
-                        std::to_string(offsets[offsets.size - 1]) + ", x has " +
-                        std::to_string(x.rows) + " rows");
-    }
+    expects(offsets[offsets.size - 1] <= x.rows, op, "offsets end at row ", offsets[offsets.size - 1], " but x has ",
+            x.rows, " rows");
   }
-  batched_pca out;
-  if (res.is_cuda()) {
-    out = cuda_impl::fit_pca_per_playlist(res, x, offsets);
-  } else {
-    if (x.space != memory_space::host || offsets.space != memory_space::host) {
-      throw usage_error("fit_pca_per_playlist: device memory but the backend is the CPU");
-    }
-    out = cpu_impl::fit_pca_per_playlist(res, x, offsets);
-  }
+  check_pca_memory(x.cols, offsets.size - 1);
+  batched_pca out = res.is_cuda() ? cuda_impl::fit_pca_per_playlist(res, x, offsets)
+                                  : cpu_impl::fit_pca_per_playlist(res, x, offsets);
   const std::size_t d = out.dim;
   const std::size_t playlists = offsets.size - 1;
   if (d != x.cols || out.n.size() != playlists || out.mean.size() != playlists * d ||

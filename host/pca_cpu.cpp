@@ -11,7 +11,7 @@
 
 #include "cpu_features.hpp"
 #include "cpu_impl.hpp"
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 
 // OpenBLAS's thread-count controls, resolved only when OpenBLAS provides BLAS (weak

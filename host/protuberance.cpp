@@ -1,4 +1,5 @@
-// Protuberance: parameter checks, schema rules, the dispatch point and the CPU engine.
+// Protuberance: parameter checks, schema rules and the dispatch point (the CPU engine is in
+// protuberance_cpu.cpp).
 
 #include "playaug/protuberance.hpp"
 
@@ -10,34 +11,15 @@
 
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
-#include "parallel.hpp"
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 
 namespace playaug {
 
-namespace {
-
-std::string show(float v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
-  return buf;
-}
-
-// Words per parallel task: large enough to amortise the hand-out, small enough to balance.
-constexpr std::size_t kWordsPerTask = std::size_t{1} << 16;
-// Words per tile of the CPU loop (the random words of a tile live on the stack).
-constexpr std::size_t kTargetTileWords = 1024;
-
-}  // namespace
-
 void protuberance_params::validate() const {
-  if (!(p >= 0.0f && p < 1.0f)) {
-    throw usage_error("protuberance p must be in [0, 1), got " + show(p));
-  }
-  if (!(phi >= 0.0f && phi <= 1.0f)) {
-    throw usage_error("protuberance phi must be in [0, 1], got " + show(phi));
-  }
+  using detail::expects;
+  expects(p >= 0.0f && p < 1.0f, "protuberance", "p must be in [0, 1), got ", p);
+  expects(phi >= 0.0f && phi <= 1.0f, "protuberance", "phi must be in [0, 1], got ", phi);
   switch (stream) {
     case purpose::reverse:
     case purpose::protuberance:
@@ -45,8 +27,7 @@ void protuberance_params::validate() const {
     case purpose::synth:
       break;
     default:
-      throw usage_error("protuberance: unknown random stream purpose " +
-                        std::to_string(static_cast<int>(stream)));
+      detail::fail_precondition("protuberance", "unknown random stream purpose ", static_cast<int>(stream));
   }
 }
 
@@ -84,151 +65,30 @@ void protuberance(const resources& res, matrix_view<float> x,
                   vector_view<const std::uint64_t> offsets, const feature_schema& schema,
                   const protuberance_params& prm, std::uint32_t copy,
                   std::uint64_t first_playlist) {
+  using detail::expects;
+  const char* op = "protuberance";
   prm.validate();
-  if (x.cols != schema.dim()) {
-    throw usage_error("protuberance: x has " + std::to_string(x.cols) + " columns but the schema has " +
-                      std::to_string(schema.dim()) + " features");
-  }
-  if (offsets.size == 0) {
-    throw usage_error("protuberance: offsets needs playlists + 1 entries, got 0");
-  }
-  if (x.space != offsets.space) {
-    throw usage_error("protuberance: x and offsets must be in the same memory space");
-  }
-  if (copy > 0xFFFFFFu) {
-    throw usage_error("protuberance: copy index " + std::to_string(copy) + " exceeds 2^24 - 1");
-  }
+  detail::expect_data(op, "x", x);
+  detail::expect_data(op, "offsets", offsets);
+  detail::expect_shape(op, {"x", x.cols, "columns"}, {"the schema", schema.dim(), "features"});
+  expects(offsets.size != 0, op, "offsets needs playlists + 1 entries, got 0");
+  detail::expect_same_space(op, "x", x, "offsets", offsets);
+  detail::expect_host_memory(res, op, "x", x);
+  expects(copy <= 0xFFFFFFu, op, "copy index ", copy, " exceeds 2^24 - 1");
   const std::uint64_t playlists = offsets.size - 1;
-  if (first_playlist > (std::uint64_t{1} << 32) || playlists > (std::uint64_t{1} << 32) - first_playlist) {
-    throw usage_error("protuberance: playlist indices beyond 2^32 cannot be addressed by the random layout");
-  }
+  expects(first_playlist <= (std::uint64_t{1} << 32) && playlists <= (std::uint64_t{1} << 32) - first_playlist, op,
+          "playlist indices beyond 2^32 cannot be addressed by the random layout");
   if (offsets.space == memory_space::host) {
-    if (offsets[0] != 0) throw usage_error("protuberance: offsets[0] must be 0");
+    expects(offsets[0] == 0, op, "offsets[0] must be 0");
     for (std::size_t i = 0; i < playlists; ++i) {
-      if (offsets[i + 1] < offsets[i]) {
-        throw usage_error("protuberance: offsets must be non-decreasing (offsets[" + std::to_string(i + 1) +
-                          "] < offsets[" + std::to_string(i) + "])");
-      }
+      expects(offsets[i + 1] >= offsets[i], op, "offsets must be non-decreasing (offsets[", i + 1, "] < offsets[", i,
+              "])");
     }
-    if (offsets[playlists] != x.rows) {
-      throw usage_error("protuberance: offsets end at " + std::to_string(offsets[playlists]) + " but x has " +
-                        std::to_string(x.rows) + " rows");
-    }
+    expects(offsets[playlists] == x.rows, op, "offsets end at ", offsets[playlists], " but x has ", x.rows, " rows");
   }
   const feature_rules rules = make_feature_rules(schema, prm.raw);
   if (res.is_cuda()) return cuda_impl::protuberance(res, x, offsets, rules, prm, copy, first_playlist);
-  return cpu_impl::protuberance(res, x, offsets, rules, prm, copy, first_playlist);
+  cpu_impl::protuberance(res, x, offsets, rules, prm, copy, first_playlist);
 }
-
-namespace cpu_impl {
-
-protuberance_kernel::protuberance_kernel(const feature_rules& rules, const protuberance_params& prm)
-    : d_(rules.rule.size()), p_(prm.p), phi_(prm.phi), seed_(prm.seed) {
-  if (d_ == 0) return;
-  // A tile of whole songs, about kTargetTileWords words and a multiple of 4, so that tiles
-  // start on Philox block boundaries.
-  const std::size_t tile_songs = std::max<std::size_t>(4, kTargetTileWords / d_ / 4 * 4);
-  tile_words_ = tile_songs * d_;
-  thr_.resize(tile_words_);
-  lo_.resize(tile_words_);
-  hi_.resize(tile_words_);
-  bool any = false;
-  for (std::size_t i = 0; i < tile_words_; ++i) {
-    const std::size_t j = i % d_;
-    const feature_rule rule = rules.rule[j];
-    // r is in (0, 1], so a threshold of -1 never chooses a kept feature; infinite bounds
-    // make the clamp of a free feature the identity (NaN stays NaN, as in protuberate()).
-    thr_[i] = rule == feature_rule::keep ? -1.0f : phi_;
-    lo_[i] = rule == feature_rule::clamp ? rules.lo[j] : -std::numeric_limits<float>::infinity();
-    hi_[i] = rule == feature_rule::clamp ? rules.hi[j] : std::numeric_limits<float>::infinity();
-    any = any || rule != feature_rule::keep;
-  }
-  noop_ = !any || !(phi_ > 0.0f);
-}
-
-namespace {
-
-/// Words [4 * blk0, 4 * (blk0 + blocks)) of (seed, subsequence), in order.
-void philox_words(std::uint32_t* __restrict w, std::uint64_t blk0, std::size_t blocks, std::uint64_t seed,
-                  std::uint64_t subsequence) {
-  const std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  const std::uint32_t s0 = static_cast<std::uint32_t>(subsequence);
-  const std::uint32_t s1 = static_cast<std::uint32_t>(subsequence >> 32);
-  for (std::size_t i = 0; i < blocks; ++i) {
-    const std::uint64_t blk = blk0 + i;
-    const u32x4 b = philox4x32({static_cast<std::uint32_t>(blk), static_cast<std::uint32_t>(blk >> 32), s0, s1}, k0, k1);
-    w[4 * i] = b.x;
-    w[4 * i + 1] = b.y;
-    w[4 * i + 2] = b.z;
-    w[4 * i + 3] = b.w;
-  }
-}
-
-/// protuberate() on n components without branches. The float operations are those of
-/// protuberate(), in the same order, each rounded individually (the library is built with
-/// -ffp-contract=off), so vectorised or not the bits are the same.
-void apply(float* __restrict x, const std::uint32_t* __restrict w, std::size_t n, const float* __restrict thr,
-           const float* __restrict lo, const float* __restrict hi, float p, float phi) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const float r = uniform01(w[i]);
-    const float t = r / phi;
-    const float u = p * (2.0f * t + -1.0f);
-    float y = x[i] * (1.0f + u);
-    y = y < lo[i] ? lo[i] : y;
-    y = y > hi[i] ? hi[i] : y;
-    x[i] = r <= thr[i] ? y : x[i];
-  }
-}
-
-}  // namespace
-
-void protuberance_kernel::operator()(float* x, std::size_t songs, std::uint64_t subsequence) const {
-  if (noop_ || songs == 0) return;
-  const std::size_t n = songs * d_;
-  std::uint32_t stack_words[kTargetTileWords];
-  std::vector<std::uint32_t> heap_words;
-  std::uint32_t* w = stack_words;
-  if (tile_words_ > kTargetTileWords) {
-    heap_words.resize(tile_words_);
-    w = heap_words.data();
-  }
-  for (std::size_t base = 0; base < n; base += tile_words_) {
-    const std::size_t count = std::min(tile_words_, n - base);
-    philox_words(w, base / 4, (count + 3) / 4, seed_, subsequence);
-    apply(x + base, w, count, thr_.data(), lo_.data(), hi_.data(), p_, phi_);
-  }
-}
-
-void protuberance(const resources& res, matrix_view<float> x,
-                  vector_view<const std::uint64_t> offsets, const feature_rules& rules,
-                  const protuberance_params& prm, std::uint32_t copy,
-                  std::uint64_t first_playlist) {
-  const std::size_t playlists = offsets.size == 0 ? 0 : offsets.size - 1;
-  const std::size_t d = x.cols;
-  if (playlists == 0 || x.empty()) return;
-
-  // Group consecutive playlists into tasks of about kWordsPerTask words. Every word is a
-  // pure function of its address, so the grouping does not affect the result.
-  std::vector<std::size_t> bounds{0};
-  std::size_t words = 0;
-  for (std::size_t i = 0; i < playlists; ++i) {
-    words += (offsets[i + 1] - offsets[i]) * d;
-    if (words >= kWordsPerTask) {
-      bounds.push_back(i + 1);
-      words = 0;
-    }
-  }
-  if (bounds.back() != playlists) bounds.push_back(playlists);
-
-  const protuberance_kernel kernel(rules, prm);
-  detail::parallel_for(res.threads(), bounds.size() - 1, [&](std::size_t t) {
-    for (std::size_t i = bounds[t]; i < bounds[t + 1]; ++i) {
-      const std::uint64_t sub = stream_subsequence(prm.stream, copy, static_cast<std::uint32_t>(first_playlist + i));
-      kernel(x.data + offsets[i] * d, offsets[i + 1] - offsets[i], sub);
-    }
-  });
-}
-
-}  // namespace cpu_impl
 
 }  // namespace playaug

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "cuda_impl.hpp"
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 
 namespace playaug {

@@ -1,136 +1,62 @@
-// Reversal of playlists: the dispatch point and the CPU engine.
+// Reversal of playlists: checks and the dispatch point (the CPU engine is in
+// reverse_cpu.cpp).
 
 #include "playaug/reverse.hpp"
 
 #include <algorithm>
 #include <string>
-#include <utility>
 
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
-#include "parallel.hpp"
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 
 namespace playaug {
 
-namespace {
-
-// Songs per parallel task.
-constexpr std::size_t kSongsPerTask = std::size_t{1} << 13;
-
-/// Reverse the order of the `songs` rows of x ([songs x d]) in place.
-void reverse_rows(float* x, std::size_t songs, std::size_t d) {
-  for (std::size_t i = 0, j = songs; i + 1 < j; ++i) {
-    --j;
-    std::swap_ranges(x + i * d, x + (i + 1) * d, x + j * d);
-  }
-}
-
-/// Reverse the order of segments s0 .. s1 in place, keeping each segment's contents.
-/// mood_offsets[s0] and mood_offsets[s1] do not change; the entries in between become
-/// M0 + M1 - old[s0 + s1 - s] (the lengths in reverse order).
-void reverse_segments(std::uint64_t* mood_offsets, std::int32_t* moods, std::size_t s0, std::size_t s1) {
-  if (s1 - s0 < 2) return;
-  const std::uint64_t m0 = mood_offsets[s0], m1 = mood_offsets[s1];
-  for (std::size_t i = s0 + 1, j = s1 - 1; i <= j; ++i, --j) {
-    const std::uint64_t oi = mood_offsets[i], oj = mood_offsets[j];
-    mood_offsets[i] = m0 + m1 - oj;
-    mood_offsets[j] = m0 + m1 - oi;
-  }
-  // Reversing the whole range reverses the segment order and each segment's contents;
-  // reversing each segment again restores its contents.
-  std::reverse(moods + m0, moods + m1);
-  for (std::size_t s = s0; s < s1; ++s) std::reverse(moods + mood_offsets[s], moods + mood_offsets[s + 1]);
-}
-
-}  // namespace
-
 void reverse_playlist(dataset& ds, std::size_t p) {
-  if (p >= ds.playlists()) {
-    throw usage_error("reverse_playlist: playlist " + std::to_string(p) + " out of range (" +
-                      std::to_string(ds.playlists()) + " playlists)");
-  }
-  const std::size_t first = ds.song_offsets[p], n = ds.song_count(p);
-  reverse_rows(ds.features.data() + first * ds.dim, n, ds.dim);
-  if (!ds.track_ids.empty()) {
-    std::reverse(ds.track_ids.begin() + static_cast<std::ptrdiff_t>(first),
-                 ds.track_ids.begin() + static_cast<std::ptrdiff_t>(first + n));
-  }
-  reverse_segments(ds.mood_offsets.data(), ds.moods.data(), ds.segment_offsets[p], ds.segment_offsets[p + 1]);
+  detail::expects(p < ds.playlists(), "reverse_playlist", "playlist ", p, " out of range (", ds.playlists(),
+                  " playlists)");
+  cpu_impl::reverse_playlist(ds, p);
 }
 
 void reverse_playlists(const resources& res, const playlists_view& pl,
                        vector_view<const std::uint8_t> flags) {
+  using detail::expects;
+  const char* op = "reverse_playlists";
   const auto& so = pl.song_offsets;
   const auto& go = pl.segment_offsets;
-  if (so.size == 0 || go.size != so.size) {
-    throw usage_error("reverse_playlists: song_offsets and segment_offsets need playlists + 1 entries (got " +
-                      std::to_string(so.size) + " and " + std::to_string(go.size) + ")");
-  }
+  expects(so.size != 0 && go.size == so.size, op,
+          "song_offsets and segment_offsets need playlists + 1 entries (got ", so.size, " and ", go.size, ")");
   const std::size_t playlists = so.size - 1;
-  if (flags.size != playlists) {
-    throw usage_error("reverse_playlists: " + std::to_string(flags.size) + " flags for " +
-                      std::to_string(playlists) + " playlists");
-  }
-  if (pl.mood_offsets.size == 0) {
-    throw usage_error("reverse_playlists: mood_offsets needs segments + 1 entries, got 0");
-  }
+  detail::expect_shape(op, {"flags", flags.size, "entries"}, {"song_offsets", playlists, "playlists"});
+  expects(pl.mood_offsets.size != 0, op, "mood_offsets needs segments + 1 entries, got 0");
+  detail::expect_data(op, "features", pl.features);
+  detail::expect_data(op, "song_offsets", so);
+  detail::expect_data(op, "segment_offsets", go);
+  detail::expect_data(op, "mood_offsets", pl.mood_offsets);
+  detail::expect_data(op, "moods", pl.moods);
+  detail::expect_data(op, "flags", flags);
   const memory_space space = pl.features.space;
-  if (so.space != space || go.space != space || pl.mood_offsets.space != space || pl.moods.space != space ||
-      flags.space != space) {
-    throw usage_error("reverse_playlists: every array must be in the same memory space");
-  }
+  expects(so.space == space && go.space == space && pl.mood_offsets.space == space && pl.moods.space == space &&
+              flags.space == space,
+          op, "every array must be in the same memory space");
+  detail::expect_host_memory(res, op, "features", pl.features);
   if (space == memory_space::host) {
     const std::size_t segments = pl.mood_offsets.size - 1;
-    if (so[0] != 0 || go[0] != 0) throw usage_error("reverse_playlists: offsets must start at 0");
+    expects(so[0] == 0 && go[0] == 0, op, "offsets must start at 0");
     for (std::size_t i = 0; i < playlists; ++i) {
-      if (so[i + 1] < so[i] || go[i + 1] < go[i]) {
-        throw usage_error("reverse_playlists: offsets must be non-decreasing (playlist " + std::to_string(i) + ")");
-      }
+      expects(so[i + 1] >= so[i] && go[i + 1] >= go[i], op, "offsets must be non-decreasing (playlist ", i, ")");
     }
-    if (so[playlists] != pl.features.rows) {
-      throw usage_error("reverse_playlists: song_offsets end at " + std::to_string(so[playlists]) +
-                        " but features has " + std::to_string(pl.features.rows) + " rows");
-    }
-    if (go[playlists] != segments) {
-      throw usage_error("reverse_playlists: segment_offsets end at " + std::to_string(go[playlists]) +
-                        " but mood_offsets describes " + std::to_string(segments) + " segments");
-    }
+    expects(so[playlists] == pl.features.rows, op, "song_offsets end at ", so[playlists], " but features has ",
+            pl.features.rows, " rows");
+    expects(go[playlists] == segments, op, "segment_offsets end at ", go[playlists], " but mood_offsets describes ",
+            segments, " segments");
     const auto& mo = pl.mood_offsets;
-    if (mo[0] != 0 || mo[segments] != pl.moods.size || !std::is_sorted(mo.begin(), mo.end())) {
-      throw usage_error("reverse_playlists: mood_offsets must run non-decreasing from 0 to moods.size");
-    }
+    expects(mo[0] == 0 && mo[segments] == pl.moods.size && std::is_sorted(mo.begin(), mo.end()), op,
+            "mood_offsets must run non-decreasing from 0 to moods.size");
   }
   if (res.is_cuda()) return cuda_impl::reverse_playlists(res, pl, flags);
-  return cpu_impl::reverse_playlists(res, pl, flags);
+  cpu_impl::reverse_playlists(res, pl, flags);
 }
-
-namespace cpu_impl {
-
-void reverse_playlists(const resources& res, const playlists_view& pl,
-                       vector_view<const std::uint8_t> flags) {
-  const std::size_t playlists = flags.size;
-  const std::size_t d = pl.features.cols;
-  std::vector<std::size_t> bounds{0};
-  std::size_t songs = 0;
-  for (std::size_t i = 0; i < playlists; ++i) {
-    songs += pl.song_offsets[i + 1] - pl.song_offsets[i] + 1;
-    if (songs >= kSongsPerTask) {
-      bounds.push_back(i + 1);
-      songs = 0;
-    }
-  }
-  if (bounds.back() != playlists) bounds.push_back(playlists);
-  detail::parallel_for(res.threads(), bounds.size() - 1, [&](std::size_t t) {
-    for (std::size_t i = bounds[t]; i < bounds[t + 1]; ++i) {
-      if (flags[i] == 0) continue;
-      const std::size_t first = pl.song_offsets[i];
-      reverse_rows(pl.features.data + first * d, pl.song_offsets[i + 1] - first, d);
-      reverse_segments(pl.mood_offsets.data, pl.moods.data, pl.segment_offsets[i], pl.segment_offsets[i + 1]);
-    }
-  });
-}
-
-}  // namespace cpu_impl
 
 }  // namespace playaug

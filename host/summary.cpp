@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "detail/expects.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 
@@ -22,9 +23,8 @@ void summary_builder::add(const dataset& chunk) {
     s_.min.assign(chunk.features.data(), chunk.features.data() + d);
     s_.max = s_.min;
     sum_.assign(d, 0.0);
-  } else if (d != s_.dim) {
-    throw usage_error("summary: a chunk has " + std::to_string(d) + " features, earlier ones had " +
-                      std::to_string(s_.dim));
+  } else {
+    detail::expect_shape("summary", {"a chunk", d, "features"}, {"earlier ones", s_.dim, "features"});
   }
   const float* x = chunk.features.data();
   for (std::size_t i = 0; i < n; ++i, x += d) {

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "parallel.hpp"
+#include "detail/expects.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 #include "playaug/random.hpp"
@@ -280,21 +281,14 @@ dataset generate(int threads, const synth_params& p, std::uint64_t first, std::u
 }  // namespace
 
 void validate(const synth_params& p) {
-  if (p.playlists > (std::uint64_t{1} << 32)) {
-    throw usage_error("synth: at most 4294967296 playlists, got " + std::to_string(p.playlists));
-  }
-  if (p.min_songs < 1) throw usage_error("synth: min_songs must be at least 1");
-  if (p.max_songs < p.min_songs) {
-    throw usage_error("synth: max_songs (" + std::to_string(p.max_songs) + ") is below min_songs (" +
-                      std::to_string(p.min_songs) + ")");
-  }
-  if (p.max_songs > kMaxSongsLimit) {
-    throw usage_error("synth: max_songs must be at most " + std::to_string(kMaxSongsLimit) + ", got " +
-                      std::to_string(p.max_songs));
-  }
-  if (!(p.empty_fraction >= 0.0 && p.empty_fraction <= 1.0)) {
-    throw usage_error("synth: empty_fraction must be in [0, 1]");
-  }
+  using detail::expects;
+  expects(p.playlists <= (std::uint64_t{1} << 32), "synth", "at most 4294967296 playlists, got ", p.playlists);
+  expects(p.min_songs >= 1, "synth", "min_songs must be at least 1");
+  expects(p.max_songs >= p.min_songs, "synth", "max_songs (", p.max_songs, ") is below min_songs (", p.min_songs,
+          ")");
+  expects(p.max_songs <= kMaxSongsLimit, "synth", "max_songs must be at most ", kMaxSongsLimit, ", got ",
+          p.max_songs);
+  expects(p.empty_fraction >= 0.0 && p.empty_fraction <= 1.0, "synth", "empty_fraction must be in [0, 1]");
 }
 
 std::string synth_playlist_id(std::uint64_t p) {

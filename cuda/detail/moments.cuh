@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "detail/moments_order.hpp"
 #include "playaug/moments.hpp"
 
 namespace playaug::detail {
@@ -16,8 +17,10 @@ namespace playaug::detail {
 /// Hopper (132 SMs, 64 FP64 FMA/clk/SM): two 128-thread blocks per SM, each keeping two
 /// 11 KB tiles in flight.
 namespace moments_tuning {
-constexpr std::uint64_t kUnitRows = 8192;    ///< rows per CUDA block (one partial each)
-constexpr std::uint64_t kShiftRows = 64;     ///< rows whose mean is the shift K
+/// rows per CUDA block (one partial each) and rows whose mean is the shift K: the CPU
+/// engine's constants (detail/moments_order.hpp), defined there once
+constexpr std::uint64_t kUnitRows = moments_order::block_rows;
+constexpr std::uint64_t kShiftRows = moments_order::shift_rows;
 constexpr int kThreads = 128;                ///< threads per block
 constexpr int kTileRows = 256;               ///< rows per shared-memory tile
 constexpr int kStages = 3;                   ///< tiles per block: one computed, two in flight

@@ -108,6 +108,7 @@ void fit_whole(const fit_pca_args& a) {
     while (reader->next(chunk, a.chunk_songs)) {
       guard.check(chunk, file);
       if (chunk.songs() == 0) continue;
+      check_pca_memory(chunk.dim, 0, file);  // before the d x d sums are allocated
       total.merge(compute_moments(res, chunk.feature_matrix()));
     }
   }
@@ -192,8 +193,9 @@ void fit_per_playlist(const fit_pca_args& a) {
         pending.insert(pending.end(), chunk.ids.begin(), chunk.ids.end());
         continue;
       }
-      if (before == 0) header(guard.dim());
       const std::size_t d = guard.dim();
+      check_pca_memory(d, chunk.playlists(), name);  // before any d x d matrix is allocated
+      if (before == 0) header(d);
       const batched_pca b = fit_pca_per_playlist(
           res, chunk.feature_matrix(),
           vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));

@@ -22,7 +22,7 @@
 
 #include "io/float_format.hpp"
 #include "io/json_cells.hpp"
-#include "parallel.hpp"
+#include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 

@@ -1,6 +1,6 @@
 // The requery operation (requery.hpp): targets by protuberance, then one recommender call;
 // and the catalog recommender, which resolves "no repeats within a playlist" exactly by
-// walking each song's candidates in (score, row) order.
+// walking each song's candidates in (score, row) order, track by track.
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "playaug/buffer.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 #include "playaug/protuberance.hpp"
@@ -159,15 +160,32 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
   if (!prm.allow_repeats) {
     // Walk the playlists: song r of playlist p takes its current candidate unless an
     // earlier song took that track; then it (and any later song whose candidate is taken
-    // already) moves on to its next candidate, found by a search after the current one.
+    // already) moves on. Its final track is the first candidate in (score, row) order
+    // whose id no earlier song of the playlist has.
+    //
+    // Moving on, two ways with the same answer. When every candidate to move past is the
+    // only row of its track, the next search starts after the current candidate (batched
+    // over all such songs). When some track has several rows, stepping would pass them one
+    // search at a time (a catalog with thousands of rows per id took thousands of rounds),
+    // so that playlist's pending songs search, without floors, a copy of the catalog
+    // without the rows of the playlist's used tracks. Every row it drops would have been
+    // stepped over, and the copy keeps the rows in order, so ties resolve the same way.
+    // Either way each round moves every pending song past at least one whole track.
     const std::size_t playlists = chunk.playlists();
+    const std::size_t m = index_.size();
+    std::vector<std::uint32_t> rows_of_key(index_.distinct_tracks(), 0);
+    for (std::size_t i = 0; i < m; ++i) ++rows_of_key[index_.track_key(i)];
     std::vector<std::size_t> resolved(playlists, 0);
     std::vector<std::unordered_set<std::uint32_t>> used(playlists);
-    std::vector<std::size_t> pending;
+    std::vector<std::size_t> pending, filtered_playlists, own;
     std::vector<float> zp;
     std::vector<nn_hit> fp, hp;
+    buffer<float> sub;               // the catalog without a playlist's used tracks
+    std::vector<std::int32_t> back;  // sub row -> candidate row
+    std::vector<std::uint8_t> banned(index_.distinct_tracks(), 0);
     for (;;) {
       pending.clear();
+      filtered_playlists.clear();
       std::uint64_t finished = 0;
       for (std::size_t p = 0; p < playlists; ++p) {
         const std::size_t base = chunk.song_offsets[p];
@@ -184,24 +202,75 @@ void catalog_recommender::recommend(const resources& res, dataset& chunk, const 
           ++finished;
         }
         if (r == n) continue;
-        pending.push_back(base + r);
-        for (std::size_t k = r + 1; k < n; ++k) {
+        own.clear();
+        bool shared_track = false;
+        for (std::size_t k = r; k < n; ++k) {
           const nn_hit h = hit[base + k];
-          if (h.row >= 0 && used[p].count(index_.track_key(static_cast<std::size_t>(h.row))) != 0) {
-            pending.push_back(base + k);
+          if (h.row < 0) continue;
+          const std::uint32_t key = index_.track_key(static_cast<std::size_t>(h.row));
+          if (k == r || used[p].count(key) != 0) {
+            own.push_back(base + k);
+            shared_track = shared_track || rows_of_key[key] > 1;
           }
+        }
+        if (shared_track) {
+          filtered_playlists.push_back(p);
+        } else {
+          pending.insert(pending.end(), own.begin(), own.end());
         }
       }
       if (report && finished != 0) prm.on_progress(finished, 0);
-      if (pending.empty()) break;
-      zp.resize(pending.size() * nn_dim);
-      fp.resize(pending.size());
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        std::memcpy(zp.data() + i * nn_dim, z.data() + pending[i] * nn_dim, nn_dim * sizeof(float));
-        fp[i] = hit[pending[i]];
+      if (pending.empty() && filtered_playlists.empty()) break;
+
+      if (!pending.empty()) {
+        zp.resize(pending.size() * nn_dim);
+        fp.resize(pending.size());
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+          std::memcpy(zp.data() + i * nn_dim, z.data() + pending[i] * nn_dim, nn_dim * sizeof(float));
+          fp[i] = hit[pending[i]];
+        }
+        search.run(zp, fp, hp, {});
+        for (std::size_t i = 0; i < pending.size(); ++i) hit[pending[i]] = hp[i];
       }
-      search.run(zp, fp, hp, {});
-      for (std::size_t i = 0; i < pending.size(); ++i) hit[pending[i]] = hp[i];
+
+      const float* prepared = index_.prepared().data;
+      for (const std::size_t p : filtered_playlists) {
+        const std::size_t base = chunk.song_offsets[p];
+        const std::size_t n = chunk.song_count(p);
+        own.clear();
+        for (std::size_t k = resolved[p]; k < n; ++k) {
+          const nn_hit h = hit[base + k];
+          if (h.row >= 0 && (k == resolved[p] || used[p].count(index_.track_key(static_cast<std::size_t>(h.row))))) {
+            own.push_back(base + k);
+          }
+        }
+        for (const std::uint32_t key : used[p]) banned[key] = 1;
+        back.clear();
+        for (std::size_t i = 0; i < m; ++i) {
+          if (banned[index_.track_key(i)] == 0) back.push_back(static_cast<std::int32_t>(i));
+        }
+        for (const std::uint32_t key : used[p]) banned[key] = 0;
+        zp.resize(own.size() * nn_dim);
+        for (std::size_t i = 0; i < own.size(); ++i) {
+          std::memcpy(zp.data() + i * nn_dim, z.data() + own[i] * nn_dim, nn_dim * sizeof(float));
+        }
+        if (back.empty()) {
+          for (const std::size_t s : own) hit[s] = nn_hit{};  // no track left: reported above
+          continue;
+        }
+        sub.resize(back.size() * nn_stride);
+        for (std::size_t i = 0; i < back.size(); ++i) {
+          std::memcpy(sub.data() + i * nn_stride, prepared + static_cast<std::size_t>(back[i]) * nn_stride,
+                      nn_stride * sizeof(float));
+        }
+        const searcher filtered{res, {sub.data(), back.size(), nn_stride}, search.batch};
+        filtered.run(zp, {}, hp, {});
+        for (std::size_t i = 0; i < own.size(); ++i) {
+          nn_hit h = hp[i];
+          if (h.row >= 0) h.row = back[static_cast<std::size_t>(h.row)];
+          hit[own[i]] = h;
+        }
+      }
       ++last_rounds_;
     }
   }

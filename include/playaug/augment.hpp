@@ -16,6 +16,7 @@
 
 namespace playaug {
 
+/// The parameters of augment (the CLI options of the same names).
 struct augment_params {
   std::uint32_t copies = 1;   ///< K >= 0
   float protuberance = 0.15f; ///< p, 0 <= p < 1
@@ -25,7 +26,8 @@ struct augment_params {
   bool keep_original = true;
   bool raw = false;           ///< protuberance ignores the schema
 
-  /// usage_error naming the first bad parameter.
+  /// usage_error naming the first bad parameter; the message starts with its name
+  /// ("phi must be in [0, 1], got 1.5").
   void validate() const;
 };
 

@@ -17,6 +17,7 @@
 
 namespace playaug {
 
+/// See the file comment.
 template <typename T>
 class buffer {
   static_assert(std::is_trivially_copyable_v<T>, "buffer<T> holds trivially copyable T only");

@@ -74,6 +74,7 @@ class feature_schema {
 
 /// Index of each Spotify feature in the 11-column layout.
 namespace spotify {
+/// Column indices.
 enum : int {
   acousticness = 0,
   danceability = 1,

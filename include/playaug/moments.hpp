@@ -20,6 +20,7 @@
 
 namespace playaug {
 
+/// The count, mean and co-moment matrix (sum of outer products of deviations) of n rows.
 struct moments {
   std::uint64_t n = 0;
   std::vector<double> mean;      ///< [d]

@@ -35,6 +35,7 @@ eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, s
 /// Apply the sign convention in place (largest-magnitude entry positive, first on ties).
 void canonicalize_signs(eigen_result& e, std::size_t d);
 
+/// How many components fit_pca keeps, and whether it standardises.
 struct pca_options {
   /// Keep this many components (1..d). Exclusive with `variance`. Default: all d.
   std::optional<std::size_t> components;
@@ -46,6 +47,7 @@ struct pca_options {
   bool standardize = false;
 };
 
+/// A fitted PCA: what MODEL.json holds.
 struct pca_model {
   std::vector<std::string> feature_names;        ///< [d]
   std::uint64_t n_samples = 0;
@@ -83,6 +85,23 @@ struct pca_model {
   void save(const std::string& path) const;
 };
 
+/// Peak bytes of a PCA of d features: seven [d x d] float64 matrices for fit_pca (the
+/// merged and one chunk's co-moments, the covariance, the eigensolver's copy, workspace and
+/// vectors), or 5 + P of them for fit_pca_per_playlist over P playlists (its [P x d x d]
+/// output). Saturates instead of overflowing.
+std::uint64_t fit_pca_bytes(std::size_t d, std::size_t playlists = 0) noexcept;
+
+/// Bytes this process may allocate: the physical memory, lowered by the address-space and
+/// data-segment limits (ulimit -v, ulimit -d) when they are set.
+std::uint64_t allocatable_bytes() noexcept;
+
+/// Refuse, before allocating, a PCA whose d x d matrices do not fit: throws when
+/// fit_pca_bytes(d, playlists) > allocatable_bytes(), saying d, both sizes, and `source`
+/// (data_error naming that file when given, else error). compute_moments, fit_pca,
+/// symmetric_eig and fit_pca_per_playlist call it first, so none of them fails with
+/// std::bad_alloc on a wide input.
+void check_pca_memory(std::size_t d, std::size_t playlists = 0, const std::string& source = {});
+
 /// Fit from accumulated moments (n >= 2). `feature_names` must have m.dim() entries, or be
 /// empty for f0, f1, ...
 pca_model fit_pca(const resources& res, const moments& m, const pca_options& opts,
@@ -114,6 +133,8 @@ struct batched_pca {
   std::vector<double> eigenvalues;  ///< [P x d]
   std::vector<double> components;   ///< [P x d x d], row i of block p = i-th eigenvector
 };
+/// The per-playlist PCA described above; `x` and `offsets` in host or device memory (the
+/// same space; device memory only on the CUDA backend).
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
                                  vector_view<const std::uint64_t> offsets);
 

@@ -8,7 +8,8 @@
 ///     chosen  iff  r <= phi
 ///     u = p * (2 * (r / phi) - 1)    (given r <= phi, r / phi is uniform on (0, 1])
 /// Every float operation is rounded individually (no fused multiply-add), so the CPU and
-/// the CUDA engine produce identical bits.
+/// the CUDA engine produce identical bits. A result that overflows float32 saturates to
+/// +-FLT_MAX (see protuberate()).
 ///
 /// Schema-aware by default: categorical features (key) and binary ones (mode) are left
 /// alone, unit-interval features are clamped to [0, 1]. `raw` applies the formula to every
@@ -25,6 +26,7 @@
 
 namespace playaug {
 
+/// The parameters of one protuberance pass.
 struct protuberance_params {
   float p = 0.15f;    ///< maximum relative change, 0 <= p < 1
   float phi = 0.5f;   ///< probability that a component is changed, 0 <= phi <= 1
@@ -48,12 +50,13 @@ struct feature_rules {
   std::vector<feature_rule> rule;  ///< [d]
   std::vector<float> lo, hi;       ///< [d], used where rule == clamp
 };
+/// The rules of `schema` (see the file comment), or `free` for every feature when `raw`.
 feature_rules make_feature_rules(const feature_schema& schema, bool raw);
 
 namespace detail {
 
-// Individually rounded float operations; on the device the intrinsics stop the compiler
-// from contracting a*b+c into an FMA, on the host the build uses -ffp-contract=off.
+/// Individually rounded float operations; on the device the intrinsics stop the compiler
+/// from contracting a*b+c into an FMA, on the host the build uses -ffp-contract=off.
 PLAYAUG_HD float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
@@ -78,7 +81,13 @@ PLAYAUG_HD float div_rn(float a, float b) {
 
 }  // namespace detail
 
+/// The largest finite float (FLT_MAX), where a protuberance that overflows saturates.
+inline constexpr float max_finite_float = 3.40282346638528859812e+38f;
+
 /// The protuberance of one component: x itself when not chosen or rule == keep.
+/// Overflow: when x is finite but x * (1 + u) rounds to +-infinity (|x| near FLT_MAX), the
+/// result saturates to +-FLT_MAX, so a valid (finite) input always gives a finite output.
+/// An infinite x stays infinite and NaN stays NaN.
 PLAYAUG_HD float protuberate(float x, std::uint32_t word, float p, float phi, feature_rule rule,
                              float lo, float hi) {
   if (rule == feature_rule::keep) return x;
@@ -87,6 +96,8 @@ PLAYAUG_HD float protuberate(float x, std::uint32_t word, float p, float phi, fe
   const float t = detail::div_rn(r, phi);
   const float u = detail::mul_rn(p, detail::add_rn(detail::mul_rn(2.0f, t), -1.0f));
   float y = detail::mul_rn(x, detail::add_rn(1.0f, u));
+  y = y > max_finite_float && x <= max_finite_float ? max_finite_float : y;
+  y = y < -max_finite_float && x >= -max_finite_float ? -max_finite_float : y;
   if (rule == feature_rule::clamp) {
     y = y < lo ? lo : y;
     y = y > hi ? hi : y;

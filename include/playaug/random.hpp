@@ -59,6 +59,7 @@ PLAYAUG_HD std::uint32_t mulhilo32(std::uint32_t a, std::uint32_t b, std::uint32
 #endif
 }
 
+/// Philox4x32-10's multipliers and Weyl key increments (Salmon et al. 2011, as in cuRAND).
 constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u;
 constexpr std::uint32_t kPhiloxM1 = 0xCD9E8D57u;
 constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u;

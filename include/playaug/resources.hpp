@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-// cudaStream_t is `CUstream_st*`; naming the struct keeps this header CUDA-free while a
-// caller with CUDA passes its cudaStream_t unchanged.
+/// cudaStream_t is `CUstream_st*`; naming the struct keeps this header CUDA-free while a
+/// caller with CUDA passes its cudaStream_t unchanged.
 struct CUstream_st;
 
 namespace playaug {
@@ -31,6 +31,7 @@ namespace playaug {
 /// An opaque CUDA stream (a cudaStream_t).
 using stream_handle = CUstream_st*;
 
+/// Which engine runs an operation; `automatic` is resolved once, by resources.
 enum class backend : std::uint8_t { automatic, cpu, cuda };
 
 /// "auto", "cpu" or "cuda".
@@ -46,12 +47,14 @@ int cuda_device_count() noexcept;
 std::string cuda_unavailable_reason();
 
 namespace detail {
-struct cuda_state;  // defined by the CUDA engine (cuda/cuda_impl.hpp)
+struct cuda_state;  ///< defined by the CUDA engine (cuda/cuda_impl.hpp)
+/// Destroys the CUDA engine's state (unique_ptr deleter).
 struct cuda_state_deleter {
   void operator()(cuda_state* s) const noexcept;
 };
 }  // namespace detail
 
+/// See the file comment: the backend, CPU threads, and on CUDA the stream and solver state.
 class resources {
  public:
   /// Resolve `requested`. `threads` bounds CPU worker threads (0: all hardware threads).

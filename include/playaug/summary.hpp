@@ -16,6 +16,7 @@
 
 namespace playaug {
 
+/// What summarize() reports.
 struct dataset_summary {
   std::uint64_t playlists = 0;        ///< every playlist, those without songs included
   std::uint64_t empty_playlists = 0;  ///< playlists without songs (`[null]` or `[]`)

@@ -58,10 +58,12 @@ struct vector_view {
   constexpr T* end() const noexcept { return data + size; }
 };
 
+/// A view of host memory.
 template <typename T>
 constexpr matrix_view<T> host_matrix(T* data, std::size_t rows, std::size_t cols) noexcept {
   return {data, rows, cols, memory_space::host};
 }
+/// A view of CUDA device memory.
 template <typename T>
 constexpr matrix_view<T> device_matrix(T* data, std::size_t rows, std::size_t cols) noexcept {
   return {data, rows, cols, memory_space::device};

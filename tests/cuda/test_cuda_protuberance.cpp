@@ -1,11 +1,12 @@
 // protuberance on the CUDA engine: bit-identical to the CPU engine (memcmp) for ragged
 // playlists (empty ones, long runs of empty ones, every small size), many dimensions,
 // schema-aware and raw, extreme seeds, copy indices and playlist indices, host and device
-// memory, aligned and misaligned rows.
+// memory, aligned and misaligned rows, and values whose protuberance overflows float32.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -130,6 +131,39 @@ TEST(CudaProtuberance, ExtremeAddresses) {
   prm.seed = 0;
   prm.stream = playaug::purpose::requery;
   check(sizes, feature_schema::spotify(), prm, 0, 0, 82);
+}
+
+TEST(CudaProtuberance, OverflowSaturatesLikeTheCpu) {
+  PLAYAUG_REQUIRE_GPU();
+  // Values near the float32 maximum: growing ones saturate to +-FLT_MAX on both engines.
+  const auto sizes = tricky_sizes(9, 100);
+  const auto off = playaug::test::offsets_from_sizes(sizes);
+  const std::size_t d = 11, n = off.back();
+  std::vector<float> x0(n * d);
+  for (std::size_t i = 0; i < x0.size(); ++i) {
+    const float mag = i % 3 == 0 ? 3.4e38f : (i % 3 == 1 ? 3.1e38f : 0.5f);
+    x0[i] = i % 2 == 0 ? mag : -mag;
+  }
+  const resources cpu(backend::cpu), gpu(backend::cuda);
+  const playaug::vector_view<const std::uint64_t> ho(off.data(), off.size());
+  for (const bool raw : {false, true}) {
+    protuberance_params prm;
+    prm.p = 0.15f;
+    prm.phi = 0.75f;
+    prm.raw = raw;
+    prm.seed = 77;
+    auto xc = x0;
+    auto xg = x0;
+    playaug::protuberance(cpu, {xc.data(), n, d}, ho, feature_schema::for_dim(d), prm, 2, 0);
+    playaug::protuberance(gpu, {xg.data(), n, d}, ho, feature_schema::for_dim(d), prm, 2, 0);
+    ASSERT_EQ(std::memcmp(xc.data(), xg.data(), xc.size() * sizeof(float)), 0) << "raw=" << raw;
+    std::size_t saturated = 0;
+    for (const float v : xg) {
+      ASSERT_TRUE(std::isfinite(v));
+      saturated += std::fabs(v) == playaug::max_finite_float;
+    }
+    EXPECT_GT(saturated, 0u);
+  }
 }
 
 TEST(CudaProtuberance, LargeInput) {
