@@ -50,7 +50,7 @@ expect_rc 2 --max-record-bytes lots info "$WORK/long.csv"
 # /dev/zero has no line break: the reader stops at the default cap (256 MiB), quickly and
 # within a memory limit far below what an unbounded buffer would take.
 # (A sanitizer build reserves terabytes of address space and cannot start under ulimit -v.)
-if [[ -r /dev/zero ]] && (ulimit -v 1500000; exec "$PLAYAUG" --version) >/dev/null 2>&1; then
+if [[ -r /dev/zero ]] && { (ulimit -v 1500000; exec "$PLAYAUG" --version) >/dev/null 2>&1; } 2>/dev/null; then
   for cmd in info augment; do
     args=("$cmd" /dev/zero)
     [[ $cmd == augment ]] && args+=(-o "$OUTDIR/zero.csv" -q --threads 2)
