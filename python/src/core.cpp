@@ -111,6 +111,24 @@ nb::object offsets_view(const std::vector<std::uint64_t>& v, nb::handle owner) {
   return numpy_view(reinterpret_cast<const std::int64_t*>(v.data()), {v.size()}, owner);
 }
 
+/// The schema of d features named `names` (empty: the reader's default for d, Spotify's 11
+/// when d == 11). Spotify's feature names keep their kinds (key and mode kept, unit-interval
+/// features clamped by protuberance); other names are continuous.
+feature_schema schema_from_names(const std::vector<std::string>& names, std::size_t d) {
+  if (names.empty()) return feature_schema::for_dim(d);
+  if (names.size() != d) {
+    throw usage_error("feature_names has " + std::to_string(names.size()) + " entries, features have " +
+                      std::to_string(d) + " columns");
+  }
+  const feature_schema sp = feature_schema::spotify();
+  std::vector<feature_spec> specs;
+  for (const auto& n : names) {
+    const int i = sp.find(n);
+    specs.push_back(i >= 0 ? sp[static_cast<std::size_t>(i)] : feature_spec{n});
+  }
+  return feature_schema(std::move(specs));
+}
+
 dataset dataset_from_arrays(matrix_in<const float> features, vector_in<const std::int64_t> offsets,
                             std::vector<std::string> ids,
                             std::vector<std::vector<std::vector<std::int32_t>>> moods,
@@ -139,18 +157,7 @@ dataset dataset_from_arrays(matrix_in<const float> features, vector_in<const std
   }
   dataset ds;
   ds.dim = d;
-  ds.schema = feature_names.empty() ? feature_schema::for_dim(d) : feature_schema::for_dim(d);
-  if (!feature_names.empty()) {
-    if (feature_names.size() != d) {
-      throw usage_error("feature_names has " + std::to_string(feature_names.size()) +
-                        " entries, features have " + std::to_string(d) + " columns");
-    }
-    if (feature_names != feature_schema::spotify().names() || d != spotify::n_features) {
-      std::vector<feature_spec> specs;
-      for (auto& n : feature_names) specs.push_back(feature_spec{n});
-      ds.schema = feature_schema(std::move(specs));
-    }
-  }
+  ds.schema = schema_from_names(feature_names, d);
   ds.features.reserve(n_songs * d);
   for (std::size_t p = 0; p < P; ++p) {
     if (off[p + 1] < off[p]) throw usage_error("offsets must be non-decreasing");
@@ -396,18 +403,7 @@ NB_MODULE(_core, m) {
           prm.phi = phi;
           prm.seed = seed;
           prm.raw = raw;
-          feature_schema schema = feature_schema::for_dim(x.shape(1));
-          if (!feature_names.empty() && feature_names != schema.names()) {
-            std::vector<feature_spec> specs;
-            for (auto& n : feature_names) specs.push_back(feature_spec{n});
-            // Known Spotify names keep their kinds; others are continuous.
-            const feature_schema sp = feature_schema::spotify();
-            for (auto& s : specs) {
-              const int i = sp.find(s.name);
-              if (i >= 0) s = sp[static_cast<std::size_t>(i)];
-            }
-            schema = feature_schema(std::move(specs));
-          }
+          const feature_schema schema = schema_from_names(feature_names, x.shape(1));
           auto off = as_vector<const std::int64_t>(offsets);
           vector_view<const std::uint64_t> uoff{reinterpret_cast<const std::uint64_t*>(off.data), off.size,
                                                 off.space};
