@@ -456,7 +456,7 @@ NB_MODULE(_core, m) {
         const track_catalog& c = nb::cast<const track_catalog&>(self);
         return numpy_view(c.features.data(), {c.size(), std::size_t{11}}, self);
       });
-  m.def("read_catalog", &read_catalog, "path"_a, release_gil());
+  m.def("read_catalog", [](const std::string& path) { return read_catalog(path); }, "path"_a, release_gil());
 
   m.def("requery",
         [](const dataset& ds, const track_catalog& catalog, std::vector<std::string> genres, float p,
