@@ -16,6 +16,20 @@
 
 #include "playaug/resources.hpp"
 
+// True when the tests are built with AddressSanitizer, which replaces the allocator
+// (redzones, a quarantine of freed blocks, terabytes of reserved shadow memory): resident
+// memory and address-space limits (ulimit -v) then measure it rather than playaug.
+#if defined(__SANITIZE_ADDRESS__)
+#define PLAYAUG_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PLAYAUG_UNDER_ASAN 1
+#endif
+#endif
+#ifndef PLAYAUG_UNDER_ASAN
+#define PLAYAUG_UNDER_ASAN 0
+#endif
+
 namespace playaug::test {
 
 /// The repository root.

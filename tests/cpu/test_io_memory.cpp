@@ -21,19 +21,7 @@
 #include <string>
 
 #include "playaug/io.hpp"
-
-// AddressSanitizer replaces the allocator (redzones, a quarantine of freed blocks, no
-// realloc by remapping), so resident-memory bounds measure it rather than the reader.
-#if defined(__SANITIZE_ADDRESS__)
-#define PLAYAUG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLAYAUG_UNDER_ASAN 1
-#endif
-#endif
-#ifndef PLAYAUG_UNDER_ASAN
-#define PLAYAUG_UNDER_ASAN 0
-#endif
+#include "test_support.hpp"
 
 #define PLAYAUG_SKIP_UNDER_ASAN() \
   if (PLAYAUG_UNDER_ASAN) GTEST_SKIP() << "resident memory is not meaningful under AddressSanitizer"

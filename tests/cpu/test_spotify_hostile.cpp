@@ -221,17 +221,7 @@ std::string track_id(std::size_t n) {
 }
 
 // AddressSanitizer keeps freed memory in quarantine, so resident memory says nothing there.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kMeasureMemory = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kMeasureMemory = false;
-#else
-constexpr bool kMeasureMemory = true;
-#endif
-#else
-constexpr bool kMeasureMemory = true;
-#endif
+constexpr bool kMeasureMemory = !PLAYAUG_UNDER_ASAN;
 
 // Peak resident memory of this process so far, in bytes.
 long long peak_rss() {
