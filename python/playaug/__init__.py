@@ -2,7 +2,8 @@
 
 The Python face of the C++ library (``include/playaug/``): read and write the notebook's
 CSV format, fit PCA models, augment by reversal and random protuberance, re-query similar
-tracks from a catalog, and make synthetic playlists. Array operations take NumPy arrays,
+tracks from a catalog, and make synthetic playlists and compare them with real ones
+(``playaug.compare``). Array operations take NumPy arrays,
 PyTorch tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
 notebook's transforms and a ``Dataset`` for ``torch.utils.data``. The GIL is released
 during every call into the library.
@@ -25,15 +26,29 @@ from ._ops import (
 )
 from ._pca import PCA, Moments
 
+
+def __getattr__(name: str):
+    # playaug.compare (the fidelity report, a callable module) is imported on first use, so
+    # that `python -m playaug.compare` runs it fresh and `import playaug` stays light.
+    if name in ("compare", "FidelityReport"):
+        import importlib
+
+        mod = importlib.import_module(".compare", __name__)
+        return mod if name == "compare" else mod.FidelityReport
+    raise AttributeError(f"module 'playaug' has no attribute {name!r}")
+
+
 __all__ = [
     "CudaUnavailableError",
     "DataError",
     "Dataset",
     "Moments",
     "PCA",
+    "FidelityReport",
     "TrackCatalog",
     "__version__",
     "augment",
+    "compare",
     "cuda_available",
     "protuberance",
     "read_catalog",

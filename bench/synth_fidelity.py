@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Synthetic-data fidelity beside SDV, side by side in one run (docs/benchmarks/synth.md).
+
+The held-out protocol: the real playlists are split in two halves by a seeded random
+permutation of the playlists (playaug.compare.holdout_split); each generator is fitted on
+one half ("train") and generates as many playlists as the other half ("held-out") has;
+playaug.compare(held_out, synthetic, train=train) scores it. Rows:
+
+  real vs real     the training half itself against the held-out half: the floor
+  playaug synth    the rule-based generator (nothing to fit)
+  playaug learned  `playaug fit-synth TRAIN -o MODEL` + `playaug synth --model MODEL`
+                   (skipped, with a note, when the tool has no fit-synth command)
+  SDV copula       SDV's GaussianCopulaSynthesizer on the song table (11 features); its
+                   songs are grouped into playlists with lengths and moods of training
+                   playlists drawn at random (it has no notion of a playlist)
+  SDV copula+pl    the same with a categorical `playlist` column (the training playlist's
+                   index), SDV's own way to tie songs to a playlist; songs are grouped by it
+  SDV PAR          PARSynthesizer with sequence key = playlist (epochs limited so that the
+                   fit takes at most about --par-budget seconds; skipped past that)
+
+Times: fitting on the training half, and generating 1e6 songs into a playlist CSV (SDV:
+sampling, grouping into playlists, playaug.write_csv; PAR's time is extrapolated from the
+held-out-size sample, said so in the table). A second suite runs the mood-aware numbers on
+data whose songs follow their moods (`playaug synth`'s own output, split the same way).
+
+SDV is a benchmark-only dependency: `scripts/install-deps --pip sdv`; its rows are skipped
+when it is absent.
+
+    .venv/bin/python bench/synth_fidelity.py [--data ../shared/data/spotify-songs/playlists.csv]
+        [--cli build/playaug] [--seed 0] [--songs 1000000] [--out docs/benchmarks/synth.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+import playaug
+from playaug.compare import holdout_split
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FEATURES = ["acousticness", "danceability", "energy", "instrumentalness", "key", "liveness", "loudness",
+            "mode", "speechiness", "tempo", "valence"]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def run_cli(cli, *args):
+    proc = subprocess.run([cli, *map(str, args)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"playaug {' '.join(map(str, args))}: exit {proc.returncode}: {proc.stderr.strip()}")
+    return proc
+
+
+def cli_has(cli, command):
+    return subprocess.run([cli, command, "--help"], capture_output=True).returncode == 0
+
+
+def dataset_from_groups(features, lengths, moods, names):
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return playaug.Dataset(np.asarray(features, dtype=np.float32), offsets, moods, feature_names=names,
+                           ids=[f"gen{i + 1:06d}" for i in range(len(lengths))])
+
+
+def bootstrap_playlists(train, n_songs, rng):
+    """Lengths and moods of training playlists drawn at random until n_songs are covered
+    (the last one cut): how songs from a song-table model become playlists."""
+    lengths = np.diff(train.offsets)
+    pick, total = [], 0
+    while total < n_songs:
+        i = int(rng.integers(len(train)))
+        if lengths[i] == 0:
+            continue
+        take = int(min(lengths[i], n_songs - total))
+        pick.append((i, take))
+        total += take
+    moods = train.moods
+    return [t for _, t in pick], [moods[i] for i, _ in pick]
+
+
+def song_frame(ds, playlist_column=False):
+    import pandas as pd
+
+    x = np.asarray(ds.features, dtype=np.float64)
+    df = pd.DataFrame(x, columns=ds.feature_names)
+    for name in ("key", "mode"):
+        if name in df and np.all(df[name] == np.round(df[name])):
+            df[name] = df[name].astype(np.int64)
+    if playlist_column:
+        df.insert(0, "playlist", np.repeat([f"p{i}" for i in range(len(ds))], np.diff(ds.offsets)))
+    return df
+
+
+def frame_features(df, names):
+    return df[names].to_numpy(dtype=np.float64)
+
+
+# --- generators: each returns fit seconds, a sampler(n_playlists, n_songs, seed) -> Dataset,
+# --- and a timer(n_songs, workdir) -> (seconds, songs, note) for 1e6 songs into a CSV ---------
+
+class RuleBased:
+    name = "playaug synth (rule-based)"
+
+    def __init__(self, cli):
+        self.cli = cli
+
+    def fit(self, train_path, train, workdir):
+        return None
+
+    def sample(self, n_playlists, n_songs, seed, workdir):
+        out = os.path.join(workdir, "rule.csv")
+        run_cli(self.cli, "synth", "-o", out, "--playlists", n_playlists, "--seed", seed, "-q")
+        return playaug.read_csv(out)
+
+    def time_songs(self, n_songs, seed, workdir):
+        out = os.path.join(workdir, "rule-big.csv")
+        n_playlists = max(1, round(n_songs / 12))  # 4..20 songs, 12 on average
+        _, t = timed(run_cli, self.cli, "synth", "-o", out, "--playlists", n_playlists, "--seed", seed, "-q")
+        songs = playaug.read_csv(out).n_songs
+        os.unlink(out)
+        return t, songs, ""
+
+
+class Learned:
+    name = "playaug learned (fit-synth)"
+
+    def __init__(self, cli):
+        self.cli = cli
+
+    def fit(self, train_path, train, workdir):
+        self.model = os.path.join(workdir, "synth-model.json")
+        self.mean_length = float(np.mean(np.diff(train.offsets)))
+        _, t = timed(run_cli, self.cli, "fit-synth", train_path, "-o", self.model)
+        return t
+
+    def sample(self, n_playlists, n_songs, seed, workdir):
+        out = os.path.join(workdir, "learned.csv")
+        run_cli(self.cli, "synth", "--model", self.model, "-o", out, "--playlists", n_playlists, "--seed", seed, "-q")
+        return playaug.read_csv(out)
+
+    def time_songs(self, n_songs, seed, workdir):
+        out = os.path.join(workdir, "learned-big.csv")
+        n_playlists = max(1, round(n_songs / self.mean_length))
+        _, t = timed(run_cli, self.cli, "synth", "--model", self.model, "-o", out, "--playlists", n_playlists,
+                     "--seed", seed, "-q")
+        songs = playaug.read_csv(out).n_songs
+        os.unlink(out)
+        return t, songs, ""
+
+
+class SdvCopula:
+    def __init__(self, playlist_column):
+        self.playlist_column = playlist_column
+        self.name = "SDV GaussianCopula" + (", playlist column" if playlist_column else ", song table")
+
+    def fit(self, train_path, train, workdir):
+        from sdv.metadata import Metadata
+        from sdv.single_table import GaussianCopulaSynthesizer
+
+        self.train = train
+        self.names = list(train.feature_names)
+        df = song_frame(train, self.playlist_column)
+        t0 = time.perf_counter()
+        meta = Metadata.detect_from_dataframes({"songs": df})
+        if self.playlist_column:
+            meta.update_column("playlist", sdtype="categorical", table_name="songs")
+        self.model = GaussianCopulaSynthesizer(meta)
+        self.model.fit(df)
+        return time.perf_counter() - t0
+
+    def _draw(self, n_songs, seed):
+        self.model.reset_sampling()
+        np.random.seed(seed % 2**32)  # SDV draws from numpy's global generator
+        return self.model.sample(num_rows=int(n_songs))
+
+    def _to_dataset(self, df, seed):
+        x = frame_features(df, self.names)
+        if not self.playlist_column:
+            lengths, moods = bootstrap_playlists(self.train, len(x), np.random.default_rng(seed))
+            return dataset_from_groups(x, lengths, moods, self.names)
+        labels = df["playlist"].to_numpy()
+        order = np.argsort(labels, kind="stable")
+        uniq, start, counts = np.unique(labels[order], return_index=True, return_counts=True)
+        train_moods = self.train.moods
+        moods = [train_moods[int(u[1:])] for u in uniq]
+        return dataset_from_groups(x[order], counts, moods, self.names)
+
+    def sample(self, n_playlists, n_songs, seed, workdir):
+        return self._to_dataset(self._draw(n_songs, seed), seed)
+
+    def time_songs(self, n_songs, seed, workdir):
+        out = os.path.join(workdir, "sdv-big.csv")
+        t0 = time.perf_counter()
+        df = self._draw(n_songs, seed)
+        t_sample = time.perf_counter() - t0
+        ds = self._to_dataset(df, seed)
+        playaug.write_csv(out, ds)
+        t = time.perf_counter() - t0
+        os.unlink(out)
+        return t, ds.n_songs, f"sampling {t_sample:.1f} s"
+
+
+class SdvPar:
+    name = "SDV PARSynthesizer"
+
+    def __init__(self, epochs, budget):
+        self.max_epochs = epochs
+        self.budget = budget
+        self.epochs = None
+
+    def _make(self, epochs):
+        from sdv.metadata import Metadata
+        from sdv.sequential import PARSynthesizer
+
+        meta = Metadata.detect_from_dataframes({"songs": self.df})
+        meta.update_column("playlist", sdtype="id", table_name="songs")
+        meta.set_sequence_key("playlist", table_name="songs")
+        return PARSynthesizer(meta, epochs=epochs, cuda=False, verbose=False)
+
+    def fit(self, train_path, train, workdir):
+        self.train = train
+        self.names = list(train.feature_names)
+        self.df = song_frame(train, playlist_column=True)
+        _, t1 = timed(lambda: self._make(1).fit(self.df))
+        epochs = int(min(self.max_epochs, math.floor(self.budget / max(t1, 1e-9))))
+        if epochs < 1:
+            raise RuntimeError(f"one epoch took {t1:.0f} s; {self.budget:.0f} s allowed")
+        self.epochs = epochs
+        self.model = self._make(epochs)
+        _, t = timed(self.model.fit, self.df)
+        self.name = f"SDV PARSynthesizer ({epochs} epochs)"
+        return t
+
+    def sample(self, n_playlists, n_songs, seed, workdir):
+        import torch
+
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        t0 = time.perf_counter()
+        df = self.model.sample_sequences(num_sequences=int(n_playlists))
+        if isinstance(df, dict):
+            df = next(iter(df.values()))
+        self.sample_seconds = time.perf_counter() - t0
+        labels = df["playlist"].astype(str).to_numpy()
+        _, counts = np.unique(labels, return_counts=True)
+        x = frame_features(df, self.names)[np.argsort(labels, kind="stable")]
+        # PAR learns no moods here: each playlist takes a random training playlist's
+        rng = np.random.default_rng(seed)
+        train_moods = self.train.moods
+        moods = [train_moods[int(rng.integers(len(train_moods)))] for _ in counts]
+        ds = dataset_from_groups(x, counts, moods, self.names)
+        self.sampled_songs = ds.n_songs
+        return ds
+
+    def time_songs(self, n_songs, seed, workdir):
+        rate = self.sampled_songs / self.sample_seconds
+        return n_songs / rate, n_songs, f"extrapolated from {self.sampled_songs:,} songs in {self.sample_seconds:.1f} s"
+
+
+# --- the suites ------------------------------------------------------------------------------
+
+def run_suite(data, label, generators, args, workdir, with_times):
+    train, hold = holdout_split(data, args.seed)
+    train_path = os.path.join(workdir, f"{label}-train.csv")
+    playaug.write_csv(train_path, train)
+    rows = []
+    print(f"[{label}] train {len(train)} playlists / {train.n_songs} songs, held-out {len(hold)} / {hold.n_songs}",
+          file=sys.stderr)
+    rep, t = timed(playaug.compare, hold, train, seed=args.seed)
+    rows.append({"name": "real vs real (the other half)", "report": rep.to_dict(), "compare_s": t})
+    for gen in generators:
+        row = {"name": gen.name}
+        try:
+            fit_s = gen.fit(train_path, train, workdir)
+            synth, gen_s = timed(gen.sample, len(hold), hold.n_songs, args.seed + 1, workdir)
+            rep, t = timed(playaug.compare, hold, synth, train=train, seed=args.seed)
+            row.update(name=gen.name, fit_s=fit_s, report=rep.to_dict(), compare_s=t)
+            if with_times:
+                g_s, songs, note = gen.time_songs(args.songs, args.seed + 2, workdir)
+                row.update(gen_s=g_s, gen_songs=songs, gen_note=note)
+        except ImportError as e:
+            row["skipped"] = f"not installed ({e.name}): scripts/install-deps --pip sdv"
+        except Exception as e:  # noqa: BLE001  a generator that fails is reported, not fatal
+            row["skipped"] = f"{type(e).__name__}: {e}"
+        print(f"[{label}] {row['name']}: " + (row.get("skipped") or
+              f"AUC {row['report']['classifier_auc']:.3f}, KS {row['report']['ks_mean']:.3f}"), file=sys.stderr)
+        rows.append(row)
+    return {"label": label, "train_playlists": len(train), "train_songs": train.n_songs,
+            "holdout_playlists": len(hold), "holdout_songs": hold.n_songs, "rows": rows}
+
+
+def fmt(v, digits=3, pct=False):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{100 * v:.2f} %" if pct else f"{v:.{digits}f}"
+
+
+def markdown(result, args):
+    real, mood = result["suites"]
+    lines = [
+        "# Synthetic data: fidelity and speed beside SDV",
+        "",
+        "`bench/synth_fidelity.py` splits a real playlist set in two halves by a seeded random",
+        "permutation of the playlists (`playaug.compare.holdout_split`), fits each generator on one",
+        "half, generates as many playlists as the other half has, and scores them with",
+        "`playaug.compare(held_out, synthetic, train=train)` ([docs/compare.md](../compare.md)",
+        "defines every number). All rows come from one run, on one machine, one after another.",
+        "",
+        f"Machine: {result['machine']}. Data: `{result['data']}` ({real['train_playlists'] + real['holdout_playlists']} "
+        f"real playlists: train {real['train_playlists']} playlists / {real['train_songs']:,} songs, held-out "
+        f"{real['holdout_playlists']} / {real['holdout_songs']:,}); seed {args.seed}. Versions: playaug "
+        f"{result['versions']['playaug']}, SDV {result['versions'].get('sdv', 'absent')}, scikit-learn "
+        f"{result['versions']['sklearn']}.",
+        "",
+        "## Fidelity on real playlists",
+        "",
+        "| generator | classifier AUC | mean KS | max KS | max Spearman diff | mean ICC diff | length KS | copied | DCR p5 synth / held-out | synth DCR <= held-out p5 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| **target** | <= 0.60 | <= 0.03 | <= 0.06 | <= 0.10 | <= 0.06 | <= 0.06 | < 2 % | | about 5 % |",
+    ]
+    for row in real["rows"]:
+        if "skipped" in row:
+            lines.append(f"| {row['name']} | skipped: {row['skipped']} | | | | | | | | |")
+            continue
+        r = row["report"]
+        d = r.get("dcr")
+        dcr = f"{fmt(d['synthetic'][0])} / {fmt(d['holdout'][0])}" if d else "—"
+        below = fmt(d["share_below_holdout_p5"], pct=True) if d else "—"
+        copied = fmt(r["copied_share"], pct=True) + ("" if r["copied_reference"] == "train" else " (of held-out)")
+        lines.append(f"| {row['name']} | {fmt(r['classifier_auc'])} | {fmt(r['ks_mean'])} | {fmt(r['ks_max'])} | "
+                     f"{fmt(r['spearman_max_diff'])} | {fmt(r['icc_mean_abs_diff'])} | {fmt(r['length_ks'])} | "
+                     f"{copied} | {dcr} | {below} |")
+    lines += [
+        "",
+        "## Time: fit on the training half, generate 1e6 songs into a playlist CSV",
+        "",
+        "| generator | fit | generate 1e6 songs | songs written | note |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in real["rows"][1:]:
+        if "skipped" in row:
+            lines.append(f"| {row['name']} | skipped | | | {row['skipped']} |")
+            continue
+        fit_s = "—" if row.get("fit_s") is None else f"{row['fit_s']:.2f} s"
+        lines.append(f"| {row['name']} | {fit_s} | {row['gen_s']:.2f} s | {row['gen_songs']:,} | {row.get('gen_note', '')} |")
+    lines += [
+        "",
+        "## Moods: data whose songs follow their moods",
+        "",
+        f"`playaug synth --playlists {args.mood_playlists} --seed {args.seed}` (rule-based, its songs follow their",
+        f"segments' moods), split and scored the same way (train {mood['train_playlists']} playlists / "
+        f"{mood['train_songs']:,} songs, held-out {mood['holdout_playlists']} / {mood['holdout_songs']:,}). Songs are",
+        "aligned with segments as contiguous runs in proportion (song i of n in a playlist of S",
+        "segments belongs to segment floor(i S / n)). The SDV rows take each playlist's moods from",
+        "a training playlist drawn at random: they are mood-blind.",
+        "",
+        "| generator | per-mood mean diff, max (sd) | per-mood mean diff, mean (sd) | mood-transition TV | first-segment TV | segment-count TV | classifier AUC | mean KS |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| **target** | <= 0.06 | | <= 0.17 | | | <= 0.60 | <= 0.03 |",
+    ]
+    for row in mood["rows"]:
+        if "skipped" in row:
+            lines.append(f"| {row['name']} | skipped: {row['skipped']} | | | | | | |")
+            continue
+        r = row["report"]
+        lines.append(f"| {row['name']} | {fmt(r['mood_mean_max_diff'])} | {fmt(r['mood_mean_mean_diff'])} | "
+                     f"{fmt(r['transition_tv'])} | {fmt(r['first_segment_tv'])} | {fmt(r['segments_tv'])} | "
+                     f"{fmt(r['classifier_auc'])} | {fmt(r['ks_mean'])} |")
+    lines += ["", "## How it was measured", ""] + result["how"] + [
+        "",
+        "Reproduce (raw numbers in [synth.json](synth.json)):",
+        "",
+        "```",
+        "scripts/install-deps --pip sdv",
+        f"PLAYAUG_CLI=build/playaug .venv/bin/python bench/synth_fidelity.py --seed {args.seed} --songs {args.songs}",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+HOW = [
+    "- Fit times are wall-clock seconds of the fit alone (`playaug fit-synth` as a process on",
+    "  the training CSV; SDV's metadata detection and `fit` on a DataFrame already in memory).",
+    "  The rule-based generator fits nothing.",
+    "- Generation: 1e6 songs (as close as whole playlists allow) written as a playlist CSV.",
+    "  playaug: the `playaug synth` process, end to end. SDV: `sample(num_rows=1e6)`, grouping",
+    "  into playlists, and `playaug.write_csv` (the fastest writer at hand, so SDV is not",
+    "  charged for pandas' CSV writer); its sampling time alone is in the note. PAR: its",
+    "  `sample_sequences` for the held-out number of playlists, extrapolated linearly to 1e6",
+    "  songs (it generates sequence by sequence).",
+    "- PAR: one 1-epoch fit is timed first, and the epochs are capped so that the real fit",
+    "  stays within the budget (`--par-budget`, 480 s) and at most `--par-epochs` (SDV's",
+    "  default, 128); `cuda=False`. The probe fit's time is not counted.",
+    "- SDV's synthesizers see the 11 features as a DataFrame (key and mode as integers, so SDV",
+    "  rounds them) with the metadata it detects itself; the playlist column is categorical for",
+    "  the copula and the sequence key for PAR.",
+    "- The real-vs-real row compares the training half with the held-out half; its copied share",
+    "  is that of the training songs found among the held-out songs: the same track in two",
+    "  playlists of the source.",
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "spotify-songs", "playlists.csv"))
+    ap.add_argument("--cli", default=os.environ.get("PLAYAUG_CLI", os.path.join(REPO, "build", "playaug")))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--songs", type=int, default=1_000_000, help="songs for the generation timing (1e6)")
+    ap.add_argument("--mood-playlists", type=int, default=2000, help="playlists of the mood-following data set")
+    ap.add_argument("--par-epochs", type=int, default=128)
+    ap.add_argument("--par-budget", type=float, default=480.0, help="seconds PAR's fit may take")
+    ap.add_argument("--skip-par", action="store_true")
+    ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks", "synth.md"))
+    ap.add_argument("--json", default=None, help="raw results (default: beside --out, .json)")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    if not os.path.isfile(args.data):
+        sys.exit(f"synth_fidelity: {args.data} not found (the real playlists beside the checkout)")
+    if not os.access(args.cli, os.X_OK):
+        sys.exit(f"synth_fidelity: the playaug tool {args.cli} is not built (scripts/test builds it)")
+
+    versions = {"playaug": playaug.__version__}
+    import sklearn
+
+    versions["sklearn"] = sklearn.__version__
+    try:
+        import sdv
+
+        versions["sdv"] = sdv.__version__
+        have_sdv = True
+    except ImportError:
+        have_sdv = False
+
+    def generators(times):
+        gens = [RuleBased(args.cli)]
+        if cli_has(args.cli, "fit-synth"):
+            gens.append(Learned(args.cli))
+        else:
+            gens.append(Missing("playaug learned (fit-synth)", "this build of the tool has no fit-synth command"))
+        if have_sdv:
+            gens += [SdvCopula(False), SdvCopula(True)]
+            if not args.skip_par and times:
+                gens.append(SdvPar(args.par_epochs, args.par_budget))
+        else:
+            gens += [Missing(n, "SDV not installed: scripts/install-deps --pip sdv")
+                     for n in ("SDV GaussianCopula", "SDV PARSynthesizer")]
+        return gens
+
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    machine = f"{cpu}, {os.cpu_count()} cores, {platform.system()} ({platform.python_implementation()} {platform.python_version()})"
+
+    with tempfile.TemporaryDirectory(prefix="synth-fidelity-") as work:
+        real = playaug.read_csv(args.data)
+        suites = [run_suite(real, "real", generators(True), args, work, with_times=True)]
+        mood_data = playaug.synth(args.mood_playlists, seed=args.seed)
+        suites.append(run_suite(mood_data, "moods", generators(False), args, work, with_times=False))
+    result = {"machine": machine, "data": os.path.relpath(os.path.abspath(args.data), REPO), "seed": args.seed,
+              "songs": args.songs, "versions": versions, "suites": suites, "how": HOW}
+    md = markdown(result, args)
+    with open(args.out + ".tmp", "w") as f:
+        f.write(md)
+    os.replace(args.out + ".tmp", args.out)
+    js = args.json or os.path.splitext(args.out)[0] + ".json"
+    with open(js + ".tmp", "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    os.replace(js + ".tmp", js)
+    print(md)
+
+
+class Missing:
+    def __init__(self, name, why):
+        self.name, self.why = name, why
+
+    def fit(self, *a):
+        raise RuntimeError(self.why)
+
+
+if __name__ == "__main__":
+    main()
