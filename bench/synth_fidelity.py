@@ -69,7 +69,9 @@ def run_cli(cli, *args):
 
 
 def cli_has(cli, command):
-    return subprocess.run([cli, command, "--help"], capture_output=True).returncode == 0
+    """Whether `playaug --help` lists the command."""
+    out = subprocess.run([cli, "--help"], capture_output=True, text=True).stdout
+    return any(line.split()[:1] == [command] for line in out.splitlines())
 
 
 def dataset_from_groups(features, lengths, moods, names):
@@ -105,6 +107,17 @@ def song_frame(ds, playlist_column=False):
     if playlist_column:
         df.insert(0, "playlist", np.repeat([f"p{i}" for i in range(len(ds))], np.diff(ds.offsets)))
     return df
+
+
+def sdv_data(df):
+    """SDV 2 takes {table name: DataFrame} everywhere; earlier versions a DataFrame."""
+    import sdv
+
+    return {"songs": df} if int(sdv.__version__.split(".")[0]) >= 2 else df
+
+
+def one_table(out):
+    return next(iter(out.values())) if isinstance(out, dict) else out
 
 
 def frame_features(df, names):
@@ -181,13 +194,13 @@ class SdvCopula:
         if self.playlist_column:
             meta.update_column("playlist", sdtype="categorical", table_name="songs")
         self.model = GaussianCopulaSynthesizer(meta)
-        self.model.fit(df)
+        self.model.fit(sdv_data(df))
         return time.perf_counter() - t0
 
     def _draw(self, n_songs, seed):
         self.model.reset_sampling()
         np.random.seed(seed % 2**32)  # SDV draws from numpy's global generator
-        return self.model.sample(num_rows=int(n_songs))
+        return one_table(self.model.sample(num_rows=int(n_songs)))
 
     def _to_dataset(self, df, seed):
         x = frame_features(df, self.names)
@@ -237,14 +250,15 @@ class SdvPar:
         self.train = train
         self.names = list(train.feature_names)
         self.df = song_frame(train, playlist_column=True)
-        _, t1 = timed(lambda: self._make(1).fit(self.df))
+        _, t1 = timed(lambda: self._make(1).fit(sdv_data(self.df)))
         epochs = int(min(self.max_epochs, math.floor(self.budget / max(t1, 1e-9))))
         if epochs < 1:
-            raise RuntimeError(f"one epoch took {t1:.0f} s; {self.budget:.0f} s allowed")
+            raise Skip(f"one epoch took {t1:.0f} s; {self.budget:.0f} s allowed")
+        self.epoch_s = t1
         self.epochs = epochs
         self.model = self._make(epochs)
-        _, t = timed(self.model.fit, self.df)
-        self.name = f"SDV PARSynthesizer ({epochs} epochs)"
+        _, t = timed(self.model.fit, sdv_data(self.df))
+        self.name = f"SDV PARSynthesizer ({epochs} epochs; 1 epoch {t1:.0f} s)"
         return t
 
     def sample(self, n_playlists, n_songs, seed, workdir):
@@ -253,9 +267,7 @@ class SdvPar:
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
         t0 = time.perf_counter()
-        df = self.model.sample_sequences(num_sequences=int(n_playlists))
-        if isinstance(df, dict):
-            df = next(iter(df.values()))
+        df = one_table(self.model.sample_sequences(num_sequences=int(n_playlists)))
         self.sample_seconds = time.perf_counter() - t0
         labels = df["playlist"].astype(str).to_numpy()
         _, counts = np.unique(labels, return_counts=True)
@@ -296,6 +308,8 @@ def run_suite(data, label, generators, args, workdir, with_times):
                 row.update(gen_s=g_s, gen_songs=songs, gen_note=note)
         except ImportError as e:
             row["skipped"] = f"not installed ({e.name}): scripts/install-deps --pip sdv"
+        except Skip as e:
+            row["skipped"] = str(e)
         except Exception as e:  # noqa: BLE001  a generator that fails is reported, not fatal
             row["skipped"] = f"{type(e).__name__}: {e}"
         print(f"[{label}] {row['name']}: " + (row.get("skipped") or
@@ -370,19 +384,19 @@ def markdown(result, args):
         "segments belongs to segment floor(i S / n)). The SDV rows take each playlist's moods from",
         "a training playlist drawn at random: they are mood-blind.",
         "",
-        "| generator | per-mood mean diff, max (sd) | per-mood mean diff, mean (sd) | mood-transition TV | first-segment TV | segment-count TV | classifier AUC | mean KS |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        "| **target** | <= 0.06 | | <= 0.17 | | | <= 0.60 | <= 0.03 |",
+        "| generator | per-mood mean diff, mean (sd) | per-mood mean diff, max (sd) | mood-transition TV | first-segment TV | segment-count TV | classifier AUC | mean KS | mean ICC diff |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| **target** | <= 0.06 | | <= 0.17 | | | <= 0.60 | <= 0.03 | <= 0.06 |",
     ]
     for row in mood["rows"]:
         if "skipped" in row:
-            lines.append(f"| {row['name']} | skipped: {row['skipped']} | | | | | | |")
+            lines.append(f"| {row['name']} | skipped: {row['skipped']} | | | | | | | |")
             continue
         r = row["report"]
-        lines.append(f"| {row['name']} | {fmt(r['mood_mean_max_diff'])} | {fmt(r['mood_mean_mean_diff'])} | "
+        lines.append(f"| {row['name']} | {fmt(r['mood_mean_mean_diff'])} | {fmt(r['mood_mean_max_diff'])} | "
                      f"{fmt(r['transition_tv'])} | {fmt(r['first_segment_tv'])} | {fmt(r['segments_tv'])} | "
-                     f"{fmt(r['classifier_auc'])} | {fmt(r['ks_mean'])} |")
-    lines += ["", "## How it was measured", ""] + result["how"] + [
+                     f"{fmt(r['classifier_auc'])} | {fmt(r['ks_mean'])} | {fmt(r['icc_mean_abs_diff'])} |")
+    lines += ["", "## How it was measured", ""] + HOW + [
         "",
         "Reproduce (raw numbers in [synth.json](synth.json)):",
         "",
@@ -423,13 +437,21 @@ def main():
     ap.add_argument("--cli", default=os.environ.get("PLAYAUG_CLI", os.path.join(REPO, "build", "playaug")))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--songs", type=int, default=1_000_000, help="songs for the generation timing (1e6)")
-    ap.add_argument("--mood-playlists", type=int, default=2000, help="playlists of the mood-following data set")
+    ap.add_argument("--mood-playlists", type=int, default=10000, help="playlists of the mood-following data set")
     ap.add_argument("--par-epochs", type=int, default=128)
     ap.add_argument("--par-budget", type=float, default=480.0, help="seconds PAR's fit may take")
     ap.add_argument("--skip-par", action="store_true")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks", "synth.md"))
     ap.add_argument("--json", default=None, help="raw results (default: beside --out, .json)")
+    ap.add_argument("--from-json", default=None, help="only rewrite --out from the raw results of an earlier run")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            result = json.load(f)
+        args.seed, args.songs = result["seed"], result["songs"]
+        args.mood_playlists = result.get("mood_playlists", args.mood_playlists)
+        write_atomic(args.out, markdown(result, args))
+        return
     warnings.filterwarnings("ignore")
     if not os.path.isfile(args.data):
         sys.exit(f"synth_fidelity: {args.data} not found (the real playlists beside the checkout)")
@@ -477,17 +499,22 @@ def main():
         mood_data = playaug.synth(args.mood_playlists, seed=args.seed)
         suites.append(run_suite(mood_data, "moods", generators(False), args, work, with_times=False))
     result = {"machine": machine, "data": os.path.relpath(os.path.abspath(args.data), REPO), "seed": args.seed,
-              "songs": args.songs, "versions": versions, "suites": suites, "how": HOW}
+              "songs": args.songs, "mood_playlists": args.mood_playlists, "versions": versions, "suites": suites,
+              "how": HOW}
     md = markdown(result, args)
-    with open(args.out + ".tmp", "w") as f:
-        f.write(md)
-    os.replace(args.out + ".tmp", args.out)
-    js = args.json or os.path.splitext(args.out)[0] + ".json"
-    with open(js + ".tmp", "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(js + ".tmp", js)
+    write_atomic(args.out, md)
+    write_atomic(args.json or os.path.splitext(args.out)[0] + ".json", json.dumps(result, indent=1) + "\n")
     print(md)
+
+
+def write_atomic(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+class Skip(Exception):
+    """A row that cannot run here, with the reason."""
 
 
 class Missing:
@@ -495,7 +522,7 @@ class Missing:
         self.name, self.why = name, why
 
     def fit(self, *a):
-        raise RuntimeError(self.why)
+        raise Skip(self.why)
 
 
 if __name__ == "__main__":
