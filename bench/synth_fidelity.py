@@ -336,11 +336,12 @@ def markdown(result, args):
         "`playaug.compare(held_out, synthetic, train=train)` ([docs/compare.md](../compare.md)",
         "defines every number). All rows come from one run, on one machine, one after another.",
         "",
-        f"Machine: {result['machine']}. Data: `{result['data']}` ({real['train_playlists'] + real['holdout_playlists']} "
-        f"real playlists: train {real['train_playlists']} playlists / {real['train_songs']:,} songs, held-out "
-        f"{real['holdout_playlists']} / {real['holdout_songs']:,}); seed {args.seed}. Versions: playaug "
-        f"{result['versions']['playaug']}, SDV {result['versions'].get('sdv', 'absent')}, scikit-learn "
-        f"{result['versions']['sklearn']}.",
+        f"Machine: {result['machine']}.",
+        f"Data: `{result['data']}`, {real['train_playlists'] + real['holdout_playlists']} real playlists (train "
+        f"{real['train_playlists']} playlists / {real['train_songs']:,} songs, held-out {real['holdout_playlists']} / "
+        f"{real['holdout_songs']:,}); seed {args.seed}.",
+        f"Versions: playaug {result['versions']['playaug']}, SDV {result['versions'].get('sdv', 'absent')}, "
+        f"scikit-learn {result['versions']['sklearn']}.",
         "",
         "## Fidelity on real playlists",
         "",
@@ -377,12 +378,15 @@ def markdown(result, args):
         "",
         "## Moods: data whose songs follow their moods",
         "",
-        f"`playaug synth --playlists {args.mood_playlists} --seed {args.seed}` (rule-based, its songs follow their",
-        f"segments' moods), split and scored the same way (train {mood['train_playlists']} playlists / "
-        f"{mood['train_songs']:,} songs, held-out {mood['holdout_playlists']} / {mood['holdout_songs']:,}). Songs are",
-        "aligned with segments as contiguous runs in proportion (song i of n in a playlist of S",
-        "segments belongs to segment floor(i S / n)). The SDV rows take each playlist's moods from",
-        "a training playlist drawn at random: they are mood-blind.",
+        f"`playaug synth --playlists {args.mood_playlists} --seed {args.seed}` (rule-based; its songs follow their",
+        "segments' moods), split and scored the same way:",
+        f"train {mood['train_playlists']} playlists / {mood['train_songs']:,} songs, held-out "
+        f"{mood['holdout_playlists']} / {mood['holdout_songs']:,}.",
+        "Songs are aligned with segments as contiguous runs in proportion (song i of n in a",
+        "playlist of S segments belongs to segment floor(i S / n)). The SDV rows take each",
+        "playlist's moods from a training playlist drawn at random: they are mood-blind. The",
+        "rule-based row is the data's own generating process with another seed, so it sits at the",
+        "real-vs-real floor here by construction.",
         "",
         "| generator | per-mood mean diff, mean (sd) | per-mood mean diff, max (sd) | mood-transition TV | first-segment TV | segment-count TV | classifier AUC | mean KS | mean ICC diff |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -396,7 +400,7 @@ def markdown(result, args):
         lines.append(f"| {row['name']} | {fmt(r['mood_mean_mean_diff'])} | {fmt(r['mood_mean_max_diff'])} | "
                      f"{fmt(r['transition_tv'])} | {fmt(r['first_segment_tv'])} | {fmt(r['segments_tv'])} | "
                      f"{fmt(r['classifier_auc'])} | {fmt(r['ks_mean'])} | {fmt(r['icc_mean_abs_diff'])} |")
-    lines += ["", "## How it was measured", ""] + HOW + [
+    lines += ["", "## Reading it", ""] + reading(result) + ["", "## How it was measured", ""] + HOW + [
         "",
         "Reproduce (raw numbers in [synth.json](synth.json)):",
         "",
@@ -407,6 +411,29 @@ def markdown(result, args):
         "",
     ]
     return "\n".join(lines)
+
+
+def reading(result):
+    """Data-driven remarks on the rows of this run."""
+    out = [
+        "- Real against real is the floor: two halves of the same playlists differ by the",
+        "  numbers of that row. Its copied share is the source's own duplication (a track in",
+        "  playlists of both halves), and those duplicates put the held-out 5th percentile of the",
+        "  distance to the closest training song at 0, so the DCR share column counts exact copies",
+        "  on this data.",
+        "- ICC is where song-table models fail: their songs are drawn independently, so songs of",
+        "  one playlist are no more alike than any two songs (ICC near 0 against the real",
+        "  0.0-0.43 per feature). SDV's playlist column barely changes that: the copula sees the",
+        "  playlist as one more uniform-encoded column.",
+    ]
+    for row in result["suites"][0]["rows"]:
+        if row["name"].startswith("SDV PAR") and "fit_s" in row:
+            per_epoch = float(row["name"].split("1 epoch ")[1].split(" s")[0])
+            out += [f"- PAR ran with the epochs that fit in the budget (see the row's name); SDV's default of",
+                    f"  128 epochs would take about {128 * per_epoch / 60:.0f} minutes to fit here. With few epochs",
+                    "  it has not learned the sequence lengths (playlist-length KS above) nor the marginals.",
+                    "  It generates sequence by sequence, hence the extrapolated hours for 1e6 songs."]
+    return out
 
 
 HOW = [
@@ -425,6 +452,9 @@ HOW = [
     "- SDV's synthesizers see the 11 features as a DataFrame (key and mode as integers, so SDV",
     "  rounds them) with the metadata it detects itself; the playlist column is categorical for",
     "  the copula and the sequence key for PAR.",
+    "- The 2-core build machine is shared with other builds: wall times carry their load and",
+    "  move by tens of percent between runs (the two SDV copula fits, the same work, are an",
+    "  example); the rows ran one after another in one process.",
     "- The real-vs-real row compares the training half with the held-out half; its copied share",
     "  is that of the training songs found among the held-out songs: the same track in two",
     "  playlists of the source.",
