@@ -49,8 +49,6 @@ import playaug
 from playaug.compare import holdout_split
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FEATURES = ["acousticness", "danceability", "energy", "instrumentalness", "key", "liveness", "loudness",
-            "mode", "speechiness", "tempo", "valence"]
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 The Python face of the C++ library (``include/playaug/``): read and write the notebook's
 CSV format, fit PCA models, augment by reversal and random protuberance, re-query similar
-tracks from a catalog, and make synthetic playlists and compare them with real ones
-(``playaug.compare``). Array operations take NumPy arrays,
-PyTorch tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
+tracks from a catalog, make synthetic playlists, and compare synthetic with real ones
+(``playaug.compare``, the fidelity report). Array operations take NumPy arrays, PyTorch
+tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
 notebook's transforms and a ``Dataset`` for ``torch.utils.data``. The GIL is released
 during every call into the library.
 

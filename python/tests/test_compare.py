@@ -15,7 +15,7 @@ from scipy import stats
 from scipy.spatial.distance import cdist
 
 import playaug
-from conftest import REPO, REAL_PLAYLISTS
+from conftest import REPO
 
 NAMES = ["a", "b", "c"]
 
