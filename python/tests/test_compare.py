@@ -370,3 +370,18 @@ def test_real_playlists(real_playlists):
     # real KS against scipy on one feature
     j = rr.feature_names.index("tempo")
     assert rr.ks[j] == pytest.approx(stats.ks_2samp(hold.features[:, j], train.features[:, j]).statistic)
+
+
+def test_plot_replaces_a_file_keeping_its_mode(tmp_path, sample):
+    pytest.importorskip("matplotlib")
+    synth = playaug.synth(300, seed=5, empty_fraction=0.05)
+    assert (np.diff(sample.offsets) == 0).any() and (np.diff(synth.offsets) == 0).any()
+    rep = playaug.compare(sample, synth)
+    # empty playlists count in the length distribution
+    assert rep.length_ks == pytest.approx(stats.ks_2samp(np.diff(sample.offsets), np.diff(synth.offsets)).statistic)
+    png = tmp_path / "fig.png"
+    png.write_text("old")
+    png.chmod(0o640)
+    playaug.compare.plot(rep, sample, synth, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (png.stat().st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
