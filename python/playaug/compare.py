@@ -149,7 +149,7 @@ def _load(x: Any, what: str) -> Dataset:
 
 
 def _name(x: Any) -> str:
-    return os.fspath(x) if isinstance(x, (str, os.PathLike)) else repr(x)
+    return os.fspath(x) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>"
 
 
 # --- statistics (each one documented in docs/compare.md) --------------------------------------
@@ -702,6 +702,16 @@ def _atomic_savefig(fig: Any, path: str) -> None:
 
 # --- command line ----------------------------------------------------------------------------
 
+def _seed_arg(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2^32 - 1], got '{text}'")
+    return v
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m playaug.compare",
@@ -712,7 +722,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     "share and of the distance-to-closest-record check")
     ap.add_argument("--plot", metavar="FILE.png", help="write a figure of marginals and Spearman matrices")
     ap.add_argument("--json", action="store_true", help="print the numbers as one JSON object instead of the table")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the subsampling and the classifier (default 0)")
+    ap.add_argument("--seed", type=_seed_arg, default=0, help="seed of the subsampling and the classifier (default 0)")
     args = ap.parse_args(argv)
     try:
         real = read_csv(args.real)

@@ -325,6 +325,8 @@ def test_cli_json_and_plot(tmp_path):
     bad.write_text(",moods_states,features\nx,[[1]],\"[[0.5, 1, 2]]\"\ny,[[1]],\"[[0.5]]\"\n")
     err = run_module(paths["real"], bad)
     assert err.returncode == 1 and f"playaug: error: {bad}:3:" in err.stderr
+    usage = run_module(paths["real"], paths["synth"], "--seed", "-3")
+    assert usage.returncode == 2 and "--seed" in usage.stderr
 
 
 def test_module_is_callable_and_exported():
