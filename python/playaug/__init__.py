@@ -2,7 +2,9 @@
 
 The Python face of the C++ library (``include/playaug/``): read and write the notebook's
 CSV format, fit PCA models, augment by reversal and random protuberance, re-query similar
-tracks from a catalog, and make synthetic playlists. Array operations take NumPy arrays,
+tracks from a catalog, and make synthetic playlists. Datasets are also read and written as
+Parquet (``read_parquet``, ``write_parquet``, ``convert``; pyarrow), and ``playaug.dask``
+fits and augments them on a Dask cluster (docs/scale-out.md). Array operations take NumPy arrays,
 PyTorch tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
 notebook's transforms and a ``Dataset`` for ``torch.utils.data``. The GIL is released
 during every call into the library.
@@ -23,6 +25,7 @@ from ._ops import (
     reverse_flags,
     synth,
 )
+from ._parquet import convert, read_parquet, write_parquet
 from ._pca import PCA, Moments
 
 __all__ = [
@@ -34,13 +37,26 @@ __all__ = [
     "TrackCatalog",
     "__version__",
     "augment",
+    "convert",
     "cuda_available",
     "protuberance",
     "read_catalog",
     "read_csv",
+    "read_parquet",
     "requery",
     "reverse",
     "reverse_flags",
     "synth",
     "write_csv",
+    "write_parquet",
 ]
+
+
+def __getattr__(name: str):
+    # playaug.dask imports dask: loaded on first use (``import playaug.dask`` or
+    # ``playaug.dask``), so that ``import playaug`` needs neither dask nor pyarrow.
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module 'playaug' has no attribute {name!r}")
