@@ -1,6 +1,6 @@
 """Parquet datasets: the playlist layout as Arrow columns, read and written with pyarrow.
 
-The schema (docs/data-format.md, "Parquet"):
+The schema (docs/python.md, "Parquet datasets"; docs/scale-out.md):
 
     id            string, not null                       the playlist id
     moods_states  list<list<int32>>, not null           mood segments, each a list of mood ids
@@ -167,7 +167,8 @@ def write_parquet(path: PathLike, ds: Dataset, *, row_group_size: int = 1 << 16,
     tmp = _temporary(path)
     try:
         with open(tmp, "wb") as f:
-            with pq.ParquetWriter(f, sch, compression=compression) as w:
+            # Dictionary encoding never pays on float features and unique ids.
+            with pq.ParquetWriter(f, sch, compression=compression, use_dictionary=False) as w:
                 for a, b in _batch_bounds(ds, int(row_group_size)):
                     w.write_table(_table(ds, a, b, sch), row_group_size=max(1, b - a))
             f.flush()

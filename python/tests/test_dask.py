@@ -281,3 +281,15 @@ def test_leftovers_of_a_dead_client_are_removed(client, tmp_path):
     live.mkdir()
     pdask.augment([SAMPLE], tmp_path / "out", client=client)
     assert sorted(os.listdir(tmp_path)) == sorted(["out", live.name])
+
+
+@pytest.mark.gpu
+def test_gpu_workers_give_the_cpu_results(client, tmp_path, cli_augment, real_playlists):
+    # The CUDA engine on every worker: the fit's moments from the one-pass kernel, the
+    # augmentation from the same Philox words (bit-identical to the CPU engine).
+    ds = playaug.read_csv(real_playlists)
+    x = da.from_array(ds.features, chunks=(5000, 11))
+    assert_same_fit(pdask.fit_pca(x, client=client, device="cuda"), pdask.fit_pca(x, client=client, device="cpu"))
+    files = split_csv(SAMPLE, tmp_path, [70, 71, 222])
+    parts = pdask.augment(files, tmp_path / "out", copies=2, seed=11, phi=0.7, client=client, device="cuda")
+    assert concatenated(parts) == cli_augment
