@@ -129,8 +129,19 @@ def _load(part: Partition, data: Any = None) -> Dataset:
     if part.kind == "parquet":
         return _parquet.read_parquet(part.name, row_groups=part.row_groups)
     if part.kind == "frame":
-        return Dataset.from_pandas(data, name=part.name)
+        return _frame_dataset(data, part.name)
     raise TypeError(f"{part.name}: not a playlist partition")
+
+
+def _frame_dataset(df: Any, name: str) -> Dataset:
+    """A DataFrame partition in the notebook's layout; ids are its index, or its ``id``
+    column (or pandas' ``Unnamed: 0``, what ``dd.read_csv`` makes of the unnamed first
+    column) when it has one."""
+    for col in ("id", "Unnamed: 0"):
+        if col in df.columns:
+            df = df.set_index(col)
+            break
+    return Dataset.from_pandas(df, name=name)
 
 
 def _count_rows(part: Partition, data: Any = None) -> int:
@@ -160,7 +171,7 @@ def _partial(part: Partition, data: Any, device: str, threads: int) -> _Partial:
         names = _parquet.feature_names(part.name)
         return m, part.name, tuple(names) if names else None
     if part.kind == "frame":
-        ds = Dataset.from_pandas(data, name=part.name)
+        ds = _frame_dataset(data, part.name)
         return Moments.of(ds, device=device, threads=threads), part.name, None
     x = np.asarray(data)
     if x.dtype != np.float32 or not x.flags.c_contiguous:
@@ -328,18 +339,18 @@ def _part_name(i: int, total: int, fmt: str) -> str:
     return f"part-{i:0{width}d}.{fmt}"
 
 
-def _write(ds: Dataset, path: str, fmt: str) -> None:
+def _write(ds: Dataset, path: str, fmt: str, threads: int) -> None:
     if not os.path.isdir(os.path.dirname(path)):
         raise RuntimeError(f"{os.path.dirname(path)}: the job's output directory is gone (the job failed)")
     if fmt == "parquet":
         _parquet.write_parquet(path, ds)
     else:
-        _core.write_csv(path, ds._c, 1)
+        _core.write_csv(path, ds._c, threads)
 
 
 def _augment_part(part: Partition, data: Any, first: int, path: str, fmt: str, opts: Dict[str, Any]) -> int:
     ds = _augment(_load(part, data), first_playlist=first, **opts)
-    _write(ds, path, fmt)
+    _write(ds, path, fmt, opts["threads"])
     return len(ds)
 
 
@@ -367,7 +378,7 @@ def _worker_catalog(key: str, basename: str, content: Any) -> Any:
 def _requery_part(part: Partition, data: Any, first: int, path: str, fmt: str, catalog: Tuple[str, str, Any],
                   opts: Dict[str, Any]) -> int:
     ds = _requery(_load(part, data), catalog=_worker_catalog(*catalog), first_playlist=first, **opts)
-    _write(ds, path, fmt)
+    _write(ds, path, fmt, opts["threads"])
     return len(ds)
 
 

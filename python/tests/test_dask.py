@@ -176,6 +176,11 @@ def test_augment_from_parquet_and_dataframes_to_parquet(client, tmp_path, cli_au
     frame = dd.from_pandas(sample.to_pandas(), npartitions=4, sort=False)
     parts = pdask.augment(frame, tmp_path / "to-parquet.parquet", copies=2, seed=11, phi=0.7, client=client)
     assert all(p.endswith(".parquet") for p in parts) and concatenated(parts) == cli_augment
+    # dask's own CSV reader, cutting the file into byte ranges (ids in 'Unnamed: 0')
+    frame = dd.read_csv(str(SAMPLE), blocksize=20_000, dtype=str, keep_default_na=False)
+    assert frame.npartitions > 5
+    parts = pdask.augment(frame, tmp_path / "read-csv", copies=2, seed=11, phi=0.7, client=client)
+    assert concatenated(parts) == cli_augment
     # Dask's local scheduler (no client): the same bytes
     parts = pdask.augment(frame, tmp_path / "local", copies=2, seed=11, phi=0.7)
     assert concatenated(parts) == cli_augment
