@@ -210,10 +210,24 @@ csv_tokenizer::status csv_tokenizer::tokenize(csv_record& rec, std::size_t& cons
   return status::complete;
 }
 
+void csv_tokenizer::reject_binary_formats() const {
+  const std::size_t have = end_ - begin_;
+  const char* p = data_ + begin_;
+  if (have >= 4 && std::memcmp(p, "PAR1", 4) == 0) {
+    throw data_error(name_, 0,
+                     "this is a Parquet file; the command-line tool reads the playlist CSV format "
+                     "(convert with python -c 'import playaug; playaug.convert(\"IN.parquet\", \"OUT.csv\")')");
+  }
+  if (have >= 2 && static_cast<unsigned char>(p[0]) == 0x1f && static_cast<unsigned char>(p[1]) == 0x8b) {
+    throw data_error(name_, 0, "this is a gzip-compressed file; decompress it first (e.g. zcat FILE | playaug ... -)");
+  }
+}
+
 bool csv_tokenizer::next(csv_record& rec) {
   if (!started_) {
-    while (end_ - begin_ < 3 && refill()) {
+    while (end_ - begin_ < 4 && refill()) {
     }
+    reject_binary_formats();
     if (end_ - begin_ >= 3 && std::memcmp(data_ + begin_, "\xEF\xBB\xBF", 3) == 0) {
       begin_ += 3;
       bytes_consumed_ += 3;

@@ -77,6 +77,8 @@ class csv_tokenizer {
   void shrink();
   [[noreturn]] void fail(const csv_record& rec, const std::string& message) const;
   [[noreturn]] void too_long() const;
+  /// A data_error when the input starts like a Parquet or gzip file rather than text.
+  void reject_binary_formats() const;
 
   struct free_deleter {
     void operator()(char* p) const noexcept;

@@ -3,8 +3,10 @@
 The Python face of the C++ library (``include/playaug/``): read and write the notebook's
 CSV format, fit PCA models, augment by reversal and random protuberance, re-query similar
 tracks from a catalog, make synthetic playlists, and compare synthetic with real ones
-(``playaug.compare``, the fidelity report). Array operations take NumPy arrays, PyTorch
-tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
+(``playaug.compare``, the fidelity report). Datasets are also read and written as Parquet
+(``read_parquet``, ``write_parquet``, ``convert``; pyarrow), and ``playaug.dask`` fits and
+augments them on a Dask cluster (docs/scale-out.md). Array operations take NumPy arrays,
+PyTorch tensors (CPU and CUDA) and CuPy arrays without copying; ``playaug.torch`` has the
 notebook's transforms and a ``Dataset`` for ``torch.utils.data``. The GIL is released
 during every call into the library.
 
@@ -24,38 +26,46 @@ from ._ops import (
     reverse_flags,
     synth,
 )
+from ._parquet import convert, read_parquet, write_parquet
 from ._pca import PCA, Moments
-
-
-def __getattr__(name: str):
-    # playaug.compare (the fidelity report, a callable module) is imported on first use, so
-    # that `python -m playaug.compare` runs it fresh and `import playaug` stays light.
-    if name in ("compare", "FidelityReport"):
-        import importlib
-
-        mod = importlib.import_module(".compare", __name__)
-        return mod if name == "compare" else mod.FidelityReport
-    raise AttributeError(f"module 'playaug' has no attribute {name!r}")
 
 
 __all__ = [
     "CudaUnavailableError",
     "DataError",
     "Dataset",
+    "FidelityReport",
     "Moments",
     "PCA",
-    "FidelityReport",
     "TrackCatalog",
     "__version__",
     "augment",
     "compare",
+    "convert",
     "cuda_available",
     "protuberance",
     "read_catalog",
     "read_csv",
+    "read_parquet",
     "requery",
     "reverse",
     "reverse_flags",
     "synth",
     "write_csv",
+    "write_parquet",
 ]
+
+
+def __getattr__(name: str):
+    # Submodules loaded on first use (``import playaug.dask`` or ``playaug.dask``):
+    # playaug.dask imports dask, so that ``import playaug`` needs neither dask nor pyarrow;
+    # playaug.compare (the fidelity report, a callable module) so that
+    # ``python -m playaug.compare`` runs it fresh and ``import playaug`` stays light.
+    import importlib
+
+    if name == "dask":
+        return importlib.import_module(".dask", __name__)
+    if name in ("compare", "FidelityReport"):
+        mod = importlib.import_module(".compare", __name__)
+        return mod if name == "compare" else mod.FidelityReport
+    raise AttributeError(f"module 'playaug' has no attribute {name!r}")

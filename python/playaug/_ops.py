@@ -62,7 +62,7 @@ def _dataset(ds: Any, fn: str) -> Dataset:
 
 def augment(ds: Dataset, *, copies: int = 1, phi: float = 0.5, reverse: float = 0.5,
             protuberance: float = 0.15, seed: int = 0, raw: bool = False, keep_original: bool = True,
-            device: str = "auto", threads: int = 0) -> Dataset:
+            first_playlist: int = 0, device: str = "auto", threads: int = 0) -> Dataset:
     """Reversal and random protuberance, as ``playaug augment``: for each playlist the
     original (unless ``keep_original=False``) and ``copies`` copies ``<id>#aug1`` ...
     Each copy is reversed with probability ``reverse``, then each feature component is
@@ -70,25 +70,31 @@ def augment(ds: Dataset, *, copies: int = 1, phi: float = 0.5, reverse: float = 
     ``(-protuberance, protuberance]`` (key and mode kept, unit-interval features clamped to
     [0, 1] unless ``raw``). The result depends only on the data and the parameters (not on
     ``threads`` or ``device``), and written with :func:`write_csv` it is byte-identical to
-    the command-line tool's output for the same options."""
+    the command-line tool's output for the same options.
+
+    ``first_playlist`` is the row of ``ds``'s first playlist in the whole input (the key of
+    its random streams, docs/random-streams.md): augmenting the pieces of a dataset with
+    their first rows gives, concatenated, exactly the augmentation of the whole."""
     _dataset(ds, "augment")
     _check_device(device)
     _check_threads(threads)
     c = _core.augment(ds._c, _count(copies, "copies"), _prob(phi, "phi"), _prob(reverse, "reverse"),
                       _magnitude(protuberance, "protuberance"), _seed(seed), bool(raw), bool(keep_original),
-                      device, threads)
+                      _count(first_playlist, "first_playlist", 0, _U64), device, threads)
     return Dataset._wrap(c)
 
 
 def requery(ds: Dataset, *, catalog: Union[str, os.PathLike, "TrackCatalog"], genres: Sequence[str] = (),
             protuberance: float = 0.15, seed: int = 0, allow_repeats: bool = False,
-            progress: Optional[Callable[[int, int], None]] = None, device: str = "auto",
-            threads: int = 0) -> Dataset:
+            progress: Optional[Callable[[int, int], None]] = None, first_playlist: int = 0,
+            device: str = "auto", threads: int = 0) -> Dataset:
     """Replace every song by its nearest track of an offline catalog, as ``playaug requery
     --catalog``: rows ``<id>#rq`` with a ``track_ids`` column. ``catalog`` is a path (read
     each call) or a :class:`TrackCatalog` from :func:`read_catalog` (read once, reused).
     ``progress(songs, retries)`` is called with increments as songs finish; it may be
-    called from worker threads (with the GIL held) and must not call back into playaug."""
+    called from worker threads (with the GIL held) and must not call back into playaug.
+    ``first_playlist``: the row of ``ds``'s first playlist in the whole input, as for
+    :func:`augment`."""
     _dataset(ds, "requery")
     _check_device(device)
     _check_threads(threads)
@@ -96,7 +102,8 @@ def requery(ds: Dataset, *, catalog: Union[str, os.PathLike, "TrackCatalog"], ge
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable as progress(songs, retries)")
     c = _core.requery(ds._c, cat._c, [str(g) for g in genres], _magnitude(protuberance, "protuberance"),
-                      _seed(seed), bool(allow_repeats), progress, device, threads)
+                      _seed(seed), bool(allow_repeats), progress, _count(first_playlist, "first_playlist", 0, _U64),
+                      device, threads)
     return Dataset._wrap(c)
 
 

@@ -172,6 +172,40 @@ dataset dataset_from_arrays(matrix_in<const float> features, vector_in<const std
   return ds;
 }
 
+/// A dataset from its flat layout (dataset.hpp), as columnar formats hold it: one copy of
+/// each array into the library's own buffers, then validate() checks every invariant.
+dataset dataset_from_flat(matrix_in<const float> features, vector_in<const std::int64_t> song_offsets,
+                          vector_in<const std::int64_t> segment_offsets, vector_in<const std::int64_t> mood_offsets,
+                          vector_in<const std::int32_t> moods, std::vector<std::string> ids,
+                          std::vector<std::string> feature_names, vector_in<const std::uint8_t> null_features,
+                          std::vector<std::string> track_ids) {
+  for (int t : {features.device_type(), song_offsets.device_type(), segment_offsets.device_type(),
+                mood_offsets.device_type(), moods.device_type(), null_features.device_type()}) {
+    if (t != nb::device::cpu::value) throw usage_error("Dataset arrays must be in CPU memory");
+  }
+  const auto offsets = [](const vector_in<const std::int64_t>& a, const char* name) {
+    std::vector<std::uint64_t> v(a.shape(0));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (a.data()[i] < 0) throw usage_error(std::string(name) + " must not be negative");
+      v[i] = static_cast<std::uint64_t>(a.data()[i]);
+    }
+    return v;
+  };
+  dataset ds;
+  ds.dim = features.shape(1);
+  ds.schema = schema_from_names(feature_names, ds.dim);
+  ds.ids = std::move(ids);
+  ds.song_offsets = offsets(song_offsets, "offsets");
+  ds.segment_offsets = offsets(segment_offsets, "segment_offsets");
+  ds.mood_offsets = offsets(mood_offsets, "mood_offsets");
+  ds.moods.assign(moods.data(), moods.data() + moods.shape(0));
+  ds.null_features.assign(null_features.data(), null_features.data() + null_features.shape(0));
+  ds.features.assign(features.data(), features.data() + features.shape(0) * features.shape(1));
+  ds.track_ids = std::move(track_ids);
+  ds.validate();
+  return ds;
+}
+
 nb::list playlist_moods(const dataset& ds, std::size_t p) {
   nb::list segs;
   for (std::uint64_t s = ds.segment_offsets[p]; s < ds.segment_offsets[p + 1]; ++s) {
@@ -254,6 +288,9 @@ NB_MODULE(_core, m) {
       .def(nb::init<>())
       .def_static("from_arrays", &dataset_from_arrays, "features"_a, "offsets"_a, "ids"_a, "moods"_a,
                   "feature_names"_a, "null_features"_a)
+      .def_static("from_flat", &dataset_from_flat, "features"_a, "offsets"_a, "segment_offsets"_a,
+                  "mood_offsets"_a, "mood_values"_a, "ids"_a, "feature_names"_a, "null_features"_a,
+                  "track_ids"_a, release_gil())
       .def("__len__", &dataset::playlists)
       .def_prop_ro("n_songs", &dataset::songs)
       .def_prop_ro("dim", [](const dataset& ds) { return ds.dim; })
@@ -294,6 +331,16 @@ NB_MODULE(_core, m) {
       .def("__eq__", [](const dataset& a, const dataset& b) { return a == b; });
 
   m.def("read_csv", [](const std::string& path) { return read_csv(path); }, "path"_a, release_gil());
+  m.def("count_playlists",
+        [](const std::string& path) {
+          // One streaming pass in bounded memory (chunks of 65,536 songs), as fit-pca reads.
+          const std::unique_ptr<dataset_reader> reader = open_dataset_reader(path);
+          dataset chunk;
+          std::uint64_t n = 0;
+          while (reader->next(chunk)) n += chunk.playlists();
+          return n;
+        },
+        "path"_a, release_gil());
   m.def("parse_csv", [](const std::string& text, const std::string& name) { return parse_csv(text, name); },
         "text"_a, "name"_a, release_gil());
   m.def("write_csv", &write_csv, "path"_a, "ds"_a, "threads"_a, release_gil());
@@ -374,7 +421,7 @@ NB_MODULE(_core, m) {
   // --- augmentation ----------------------------------------------------------------------
   m.def("augment",
         [](const dataset& ds, std::uint32_t copies, float phi, float reverse, float p, std::uint64_t seed,
-           bool raw, bool keep_original, const std::string& device, int threads) {
+           bool raw, bool keep_original, std::uint64_t first_playlist, const std::string& device, int threads) {
           resources res(parse_backend(device), threads);
           augment_params prm;
           prm.copies = copies;
@@ -385,10 +432,10 @@ NB_MODULE(_core, m) {
           prm.raw = raw;
           prm.keep_original = keep_original;
           prm.validate();
-          return augment(res, ds, prm, 0);
+          return augment(res, ds, prm, first_playlist);
         },
         "ds"_a, "copies"_a, "phi"_a, "reverse"_a, "protuberance"_a, "seed"_a, "raw"_a, "keep_original"_a,
-        "device"_a, "threads"_a, release_gil());
+        "first_playlist"_a, "device"_a, "threads"_a, release_gil());
 
   m.def("protuberance",
         [](matrix_in<float> x, vector_in<const std::int64_t> offsets, std::vector<std::string> feature_names,
@@ -461,7 +508,7 @@ NB_MODULE(_core, m) {
   m.def("requery",
         [](const dataset& ds, const track_catalog& catalog, std::vector<std::string> genres, float p,
            std::uint64_t seed, bool allow_repeats, std::function<void(std::uint64_t, std::uint64_t)> progress,
-           const std::string& device, int threads) {
+           std::uint64_t first_playlist, const std::string& device, int threads) {
           resources res(parse_backend(device), threads);
           catalog_recommender rec(catalog, genres);
           requery_params prm;
@@ -476,10 +523,10 @@ NB_MODULE(_core, m) {
             };
           }
           prm.validate();
-          return requery(res, ds, rec, prm, 0);
+          return requery(res, ds, rec, prm, first_playlist);
         },
         "ds"_a, "catalog"_a, "genres"_a, "protuberance"_a, "seed"_a, "allow_repeats"_a, "progress"_a.none(),
-        "device"_a, "threads"_a, release_gil());
+        "first_playlist"_a, "device"_a, "threads"_a, release_gil());
 
   m.def("synth",
         [](std::uint64_t playlists, std::uint32_t min_songs, std::uint32_t max_songs, std::uint64_t seed,

@@ -156,4 +156,16 @@ for dev in auto cpu cuda; do
   cmp -s "$WORK/plain.csv" "$WORK/dev-$dev.csv" || fail "synth --device $dev changed the output"
 done
 expect_usage "--device must be one of auto, cpu, cuda, got 'gpu'" synth -o "$WORK/s.csv" --playlists 3 --device gpu
+
+# --- binary inputs: a Parquet or gzip file is named as such, not as a CSV quoting error ------
+printf 'PAR1\x15\x04\x15\x10' >"$WORK/data.parquet"
+expect_rc 1 info "$WORK/data.parquet"
+expect_contains "$ERR" "data.parquet: this is a Parquet file" "a Parquet input is recognised"
+expect_contains "$ERR" "playaug.convert" "and the conversion is named"
+gzip -c "$SAMPLE" >"$WORK/sample.csv.gz"
+expect_rc 1 fit-pca "$WORK/sample.csv.gz" -o "$WORK/never.json"
+expect_contains "$ERR" "sample.csv.gz: this is a gzip-compressed file" "a gzip input is recognised"
+CHECKS=$((CHECKS + 1))
+[[ ! -e "$WORK/never.json" ]] || fail "a rejected gzip input left an output"
+
 finish
