@@ -60,11 +60,11 @@ def _catalog_genres(path):
 
 def _check_each_genre(rq, ds, genres, of_track):
     """Copies in genre order, ids <id>#rq-<genre>, every track of its copy's genre, no repeats."""
-    offs = rq.offsets
-    assert rq.ids == [f"{i}#rq-{g}" for i in ds.ids for g in genres]
-    for p, rid in enumerate(rq.ids):
+    offs, tracks, rids = rq.offsets, rq.track_ids, rq.ids  # each property builds a new list
+    assert rids == [f"{i}#rq-{g}" for i in ds.ids for g in genres]
+    for p, rid in enumerate(rids):
         genre = rid.rsplit("#rq-", 1)[1]
-        ids = rq.track_ids[offs[p]:offs[p + 1]]
+        ids = tracks[offs[p]:offs[p + 1]]
         assert len(ids) == len(set(ids)), rid
         assert all(genre in of_track[t] for t in ids), rid
 
@@ -89,10 +89,10 @@ def test_requery_each_genre_equals_the_cli(cli, tmp_path, sample):
     two = playaug.requery(ds, catalog=cat, each_genre=True, genres=["sleep", "edm"], seed=7, device="cpu")
     _check_each_genre(two, ds, ["sleep", "edm"], of_track)
     by_id = {rid: p for p, rid in enumerate(rq.ids)}
-    offs, toffs = rq.offsets, two.offsets
+    offs, toffs, tracks, ttracks = rq.offsets, two.offsets, rq.track_ids, two.track_ids
     for p, rid in enumerate(two.ids):
         q = by_id[rid]
-        assert two.track_ids[toffs[p]:toffs[p + 1]] == rq.track_ids[offs[q]:offs[q + 1]]
+        assert ttracks[toffs[p]:toffs[p + 1]] == tracks[offs[q]:offs[q + 1]]
     with pytest.raises(ValueError, match="polka"):
         playaug.requery(ds, catalog=cat, each_genre=True, genres=["polka"])
     with pytest.raises(TypeError, match="sequence"):
