@@ -75,8 +75,9 @@ std::unique_ptr<recommender> make_recommender(const requery_options& o) {
       throw usage_error("--spotify needs at least one --genre NAME to seed the recommendations (see --genres), "
                         "or --each-genre");
     }
+    const genre_seeds table = genre_table(o);  // a bad --genres file is named before missing credentials
     spotify_options so = spotify_options_of(o);
-    so.seeds = genre_table(o).select(o.genres);
+    so.seeds = table.select(o.genres);
     so.validate();
     return std::make_unique<spotify_recommender>(std::move(so));
   }
@@ -87,8 +88,9 @@ std::unique_ptr<recommender> make_recommender(const requery_options& o) {
 // --each-genre: the named genres in order, or all of the catalog's or the seed table's.
 genre_recommenders make_genre_recommenders(const requery_options& o) {
   if (o.spotify) {
+    const genre_seeds table = genre_table(o);
     spotify_options so = spotify_options_of(o);
-    return genre_recommenders::from_spotify(std::move(so), genre_table(o), o.genres);
+    return genre_recommenders::from_spotify(std::move(so), table, o.genres);
   }
   refuse_genres_file_with_catalog(o);
   return genre_recommenders::from_catalog(
