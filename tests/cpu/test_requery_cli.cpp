@@ -261,6 +261,19 @@ TEST_F(RequeryCli, EachGenreSpellsOddGenreNamesAsTheyAreInAValidCsv) {
                       " fell back, 0 failed), r&b 3 copies (" + songs(fb["r&b"]) + " fell back, 0 failed)\n");
 }
 
+TEST_F(RequeryCli, EachGenreEscapesControlCharactersOfGenresInTheSummary) {
+  std::ofstream(dir_ / "esc.csv") << "track_id,genre,acousticness,danceability,energy,instrumentalness,key,liveness,"
+                                     "loudness,mode,speechiness,tempo,valence\n"
+                                     "t1,x\x1b[2Jy,0.1,0.5,0.6,0,5,0.1,-6,1,0.05,100,0.4\n"
+                                     "t2,x\x1b[2Jy,0.7,0.2,0.3,0,2,0.3,-12,0,0.04,80,0.2\n"
+                                     "t3,x\x1b[2Jy,0.2,0.8,0.9,0,7,0.2,-4,1,0.1,128,0.9\n";
+  ASSERT_EQ(run("in.csv -o out.csv --catalog esc.csv --each-genre --allow-repeats --device cpu"), 0) << err_;
+  EXPECT_EQ(err_.find('\x1b'), std::string::npos) << err_;
+  EXPECT_NE(err_.find(" x\\e[2Jy 3 copies (0 songs fell back, 0 failed)"), std::string::npos) << err_;
+  // The id keeps the name as it is.
+  EXPECT_EQ(read_csv((dir_ / "out.csv").string()).ids[0], "a1#rq-x\x1b[2Jy");
+}
+
 TEST_F(RequeryCli, EachGenreLeavesOutCopiesASmallGenreCannotFill) {
   // Two distinct tracks: the 3-song playlist a1 cannot have a copy without repeats.
   std::ofstream(dir_ / "small.csv") << "track_id,genre,acousticness,danceability,energy,instrumentalness,key,liveness,"
