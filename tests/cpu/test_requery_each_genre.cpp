@@ -209,7 +209,8 @@ TEST(EachGenre, CountsMatchTheFirstChoicesAndSmallGenresLeaveCopiesOut) {
   for (std::size_t r = 0; r < 5; ++r) {
     base.ids.push_back(r == 4 ? "tiny0" : "tiny" + std::to_string(r));
     base.genres.push_back("tiny");
-    base.features.append(base.features.data() + r * 11, base.features.data() + r * 11 + 11);
+    const std::vector<float> row(base.features.data() + r * 11, base.features.data() + r * 11 + 11);
+    base.features.append(row.data(), row.data() + 11);  // a copy: appending may move the buffer
     base.lines.push_back(0);
   }
   const auto cat = std::make_shared<const track_catalog>(std::move(base));
