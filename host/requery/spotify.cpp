@@ -83,6 +83,13 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// Spotify answered a song with no track at all (empty `tracks`): with
+// leave_out_unfillable, its playlist is left out instead of failing the run.
+class no_track : public error {
+ public:
+  using error::error;
+};
+
 std::string trim_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
@@ -281,9 +288,6 @@ struct spotify_recommender::impl {
   std::mutex rng_mutex;
   std::mt19937_64 rng{std::random_device{}()};
 
-  // The seeds part of every query string.
-  std::string seed_query;
-
   explicit impl(spotify_options o) : opts(std::move(o)) {
     if (!spotify_built()) {
       throw error("this playaug was built without the Spotify client (PLAYAUG_WITH_SPOTIFY=OFF)");
@@ -293,14 +297,6 @@ struct spotify_recommender::impl {
     credentials.add_basic(opts.client_id, opts.client_secret);
     api = trim_slash(opts.api_url);
     accounts = trim_slash(opts.accounts_url);
-    auto join = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-      return http_client::escape(s);
-    };
-    if (!opts.seeds.artists.empty()) seed_query += "&seed_artists=" + join(opts.seeds.artists);
-    if (!opts.seeds.tracks.empty()) seed_query += "&seed_tracks=" + join(opts.seeds.tracks);
-    if (!opts.seeds.genres.empty()) seed_query += "&seed_genres=" + join(opts.seeds.genres);
   }
 
   // " (excerpt)" of a server's error body, or nothing; `bearer` (the access token sent)
@@ -446,7 +442,7 @@ struct spotify_recommender::impl {
     if (gen == generation) token.clear();
   }
 
-  std::string url_for(const float* target, int limit) const {
+  std::string url_for(const float* target, int limit, const std::string& seed_query) const {
     static const char* names[spotify::n_features] = {
         "acousticness", "danceability", "energy", "instrumentalness", "key", "liveness",
         "loudness",     "mode",         "speechiness", "tempo",      "valence"};
@@ -501,16 +497,16 @@ struct spotify_recommender::impl {
       }
     });
     if (!json || !have_tracks || with_id != elements) throw error(expected);
-    if (ids.empty()) throw error(who + ": Spotify recommended no track (empty tracks)");
+    if (ids.empty()) throw no_track(who + ": Spotify recommended no track (empty tracks)");
     return ids;
   }
 
   // The recommended track ids for one target (at least one), or throws with `who` in the
   // message. Retries 429 (Retry-After), 5xx and network errors; refreshes the token once
   // on a 401.
-  std::vector<std::string> request(http_client& http, const float* target, int limit, const std::string& who,
-                                   std::uint64_t& retried) {
-    const std::string url = url_for(target, limit);
+  std::vector<std::string> request(http_client& http, const float* target, int limit, const std::string& seed_query,
+                                   const std::string& who, std::uint64_t& retried) {
+    const std::string url = url_for(target, limit, seed_query);
     bool refreshed = false;
     for (int attempt = 0;; ++attempt) {
       std::uint64_t gen = 0;
@@ -555,7 +551,33 @@ struct spotify_recommender::impl {
   }
 };
 
-spotify_recommender::spotify_recommender(spotify_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
+namespace {
+
+// The seeds part of every query string.
+std::string seed_query_of(const seed_set& seeds) {
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return http_client::escape(s);
+  };
+  std::string q;
+  if (!seeds.artists.empty()) q += "&seed_artists=" + join(seeds.artists);
+  if (!seeds.tracks.empty()) q += "&seed_tracks=" + join(seeds.tracks);
+  if (!seeds.genres.empty()) q += "&seed_genres=" + join(seeds.genres);
+  return q;
+}
+
+}  // namespace
+
+spotify_recommender::spotify_recommender(spotify_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {
+  seed_query_ = seed_query_of(impl_->opts.seeds);
+}
+
+spotify_recommender::spotify_recommender(const spotify_recommender& session, seed_set seeds) : impl_(session.impl_) {
+  seeds.validate();
+  seed_query_ = seed_query_of(seeds);
+}
+
 spotify_recommender::~spotify_recommender() = default;
 
 std::uint64_t spotify_recommender::tokens_fetched() const noexcept { return impl_->tokens.load(); }
@@ -610,13 +632,16 @@ void run_pool(int workers, std::size_t n, double connect_s, double total_s, Task
 
 }  // namespace
 
-void spotify_recommender::recommend(const resources&, dataset& chunk, const requery_params& prm) {
+void spotify_recommender::recommend(const resources&, dataset& chunk, const requery_params& prm,
+                                    recommend_outcome& outcome) {
   impl& im = *impl_;
   const std::size_t songs = chunk.songs();
   if (songs != 0 && chunk.dim != spotify::n_features) {
     throw usage_error("the Spotify backend needs the 11 Spotify features per song, got " + std::to_string(chunk.dim));
   }
   chunk.track_ids.assign(songs, std::string());
+  outcome.fell_back.assign(chunk.playlists(), 0);
+  outcome.left_out.assign(chunk.playlists(), 0);
   if (songs == 0) return;
   im.reset_token_failure();
 
@@ -638,20 +663,37 @@ void spotify_recommender::recommend(const resources&, dataset& chunk, const requ
     prm.on_progress(done, retried);
   };
 
+  // Playlists without a track for some song (leave_out_unfillable only). Written by the
+  // workers of the first pass, several per playlist, hence atomic.
+  std::unique_ptr<std::atomic<bool>[]> unfilled(new std::atomic<bool>[chunk.playlists()]);
+  for (std::size_t p = 0; p < chunk.playlists(); ++p) unfilled[p] = false;
+
   const float* targets = chunk.features.data();
   const int workers = im.opts.workers;
   run_pool(workers, songs, im.opts.connect_timeout_s, im.opts.timeout_s, [&](http_client& http, std::size_t s) {
     std::uint64_t retried = 0;
-    auto ids = im.request(http, targets + s * spotify::n_features, 1, who(s), retried);
-    chunk.track_ids[s] = std::move(ids.front());
+    try {
+      auto ids = im.request(http, targets + s * spotify::n_features, 1, seed_query_, who(s), retried);
+      chunk.track_ids[s] = std::move(ids.front());
+    } catch (const no_track&) {
+      if (!prm.leave_out_unfillable) throw;
+      unfilled[playlist_of[s]] = true;
+    }
     report(1, retried);
   });
 
-  if (prm.allow_repeats) return;
+  auto finish = [&] {
+    for (std::size_t p = 0; p < chunk.playlists(); ++p) outcome.left_out[p] = unfilled[p].load() ? 1 : 0;
+  };
+  if (prm.allow_repeats) {
+    finish();
+    return;
+  }
   // A track repeated within a playlist is asked again with a larger limit; the first track
   // new to the playlist wins. Playlists are independent, songs within one sequential.
   run_pool(workers, chunk.playlists(), im.opts.connect_timeout_s, im.opts.timeout_s,
            [&](http_client& http, std::size_t p) {
+             if (unfilled[p].load()) return;
              std::unordered_set<std::string> used;
              for (std::uint64_t s = chunk.song_offsets[p]; s < chunk.song_offsets[p + 1]; ++s) {
                if (used.insert(chunk.track_ids[s]).second) continue;
@@ -659,7 +701,12 @@ void spotify_recommender::recommend(const resources&, dataset& chunk, const requ
                bool found = false;
                for (int limit : {static_cast<int>(std::min<std::size_t>(used.size() + 1, 100)), 100}) {
                  std::uint64_t retried = 0;
-                 const auto ids = im.request(http, t, limit, who(s), retried);
+                 std::vector<std::string> ids;
+                 try {
+                   ids = im.request(http, t, limit, seed_query_, who(s), retried);
+                 } catch (const no_track&) {
+                   if (!prm.leave_out_unfillable) throw;
+                 }
                  report(0, retried);
                  for (const auto& id : ids) {
                    if (used.insert(id).second) {
@@ -671,10 +718,16 @@ void spotify_recommender::recommend(const resources&, dataset& chunk, const requ
                  if (found || limit == 100) break;
                }
                if (!found) {
+                 if (prm.leave_out_unfillable) {
+                   unfilled[p] = true;
+                   return;
+                 }
                  throw error(who(s) + ": Spotify recommended no track new to the playlist (pass --allow-repeats to allow repeats)");
                }
+               ++outcome.fell_back[p];
              }
            });
+  finish();
 }
 
 }  // namespace playaug

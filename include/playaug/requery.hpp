@@ -16,6 +16,11 @@
 /// By default a playlist never holds the same track id twice: each song, in order, takes
 /// the best track not yet used by the songs before it. allow_repeats lifts this.
 ///
+/// requery_each_genre() makes, from every playlist, one copy per genre (the notebook's
+/// "songs in other genres to match"): copy `<id>#rq-<genre>` draws its targets from the
+/// stream copy genre_copy_index(genre) and asks that genre's recommender only
+/// (docs/requery.md, "One copy per genre").
+///
 /// Two recommenders implement one interface:
 ///   - catalog_recommender: exact nearest neighbour in an offline catalog (catalog.hpp),
 ///     on the CPU or the CUDA engine, identical results on both;
@@ -42,12 +47,31 @@ struct requery_params {
   float protuberance = 0.15f;  ///< p of the targets' protuberance, 0 <= p < 1
   std::uint64_t seed = 0;
   bool allow_repeats = false;  ///< allow the same track twice in one playlist
+  /// Copy index of the targets' random stream (purpose::requery, copy, playlist): 0 for a
+  /// plain requery; requery_each_genre() uses genre_copy_index(genre). Below 2^24.
+  std::uint32_t copy = 0;
+  /// When a recommender cannot give a playlist a track for every song (the playlist has
+  /// more songs than the candidates have distinct tracks, or the backend has no track
+  /// new to the playlist for a song), leave that playlist out of the result and count it
+  /// in the outcome instead of failing. requery_each_genre() sets it: one genre too small
+  /// for one playlist does not stop the others. Other failures still throw.
+  bool leave_out_unfillable = false;
   /// Called as songs finish with the number of songs just finished and of requests just
   /// retried (both increments). Calls are serialised but may come from worker threads.
   std::function<void(std::uint64_t songs, std::uint64_t retries)> on_progress;
 
   /// usage_error naming the first bad parameter.
   void validate() const;
+};
+
+/// What recommend() did to each playlist of a chunk.
+struct recommend_outcome {
+  /// [playlists] songs whose track is not their first choice: the no-repeat rule moved
+  /// them past a track an earlier song of the playlist took (0 with allow_repeats).
+  std::vector<std::uint64_t> fell_back;
+  /// [playlists] 1 where the playlist could not be filled and prm.leave_out_unfillable
+  /// was set: its track ids and features are then unspecified.
+  std::vector<std::uint8_t> left_out;
 };
 
 /// Where recommended tracks come from.
@@ -58,10 +82,17 @@ class recommender {
   /// Replace the songs of `chunk` (features [songs x 11]) by tracks: on entry
   /// chunk.features holds the targets; on return chunk.track_ids[s] is the track chosen
   /// for song s and chunk.features[s] that track's features (or the target, for a backend
-  /// that knows no features). Honours prm.allow_repeats within each playlist and reports
-  /// through prm.on_progress. On failure throws, naming the playlist and song, and leaves
-  /// `chunk` unspecified.
-  virtual void recommend(const resources& res, dataset& chunk, const requery_params& prm) = 0;
+  /// that knows no features). Honours prm.allow_repeats within each playlist and
+  /// prm.leave_out_unfillable, reports through prm.on_progress and describes each playlist
+  /// in `outcome` (resized to chunk.playlists()). On failure throws, naming the playlist
+  /// and song, and leaves `chunk` unspecified.
+  virtual void recommend(const resources& res, dataset& chunk, const requery_params& prm,
+                         recommend_outcome& outcome) = 0;
+  /// The same without the outcome.
+  void recommend(const resources& res, dataset& chunk, const requery_params& prm) {
+    recommend_outcome ignored;
+    recommend(res, chunk, prm, ignored);
+  }
 };
 
 /// The offline backend: the nearest catalog track to each target (catalog.hpp), among
@@ -72,17 +103,23 @@ class catalog_recommender final : public recommender {
  public:
   /// `genres` non-empty keeps only catalog tracks of those genres (see catalog_index).
   explicit catalog_recommender(track_catalog catalog, const std::vector<std::string>& genres = {});
+  /// The same over a catalog shared with other recommenders (not copied): the
+  /// recommenders of requery_each_genre() share one catalog, each with its genre's index.
+  explicit catalog_recommender(std::shared_ptr<const track_catalog> catalog,
+                               const std::vector<std::string>& genres = {});
   ~catalog_recommender() override;
 
-  void recommend(const resources& res, dataset& chunk, const requery_params& prm) override;
+  using recommender::recommend;
+  void recommend(const resources& res, dataset& chunk, const requery_params& prm,
+                 recommend_outcome& outcome) override;
 
-  const track_catalog& catalog() const noexcept { return catalog_; }
+  const track_catalog& catalog() const noexcept { return *catalog_; }
   const catalog_index& index() const noexcept { return index_; }
   /// Search rounds run by the last recommend() (1 when no playlist needed a second choice).
   std::size_t last_rounds() const noexcept { return last_rounds_; }
 
  private:
-  track_catalog catalog_;
+  std::shared_ptr<const track_catalog> catalog_;
   catalog_index index_;
   std::size_t last_rounds_ = 0;
   std::shared_ptr<const float> device_catalog_;  // the prepared rows on the device, uploaded once
@@ -115,6 +152,7 @@ class genre_seeds {
   static genre_seeds read(const std::string& path);
   static genre_seeds parse(std::string_view json, const std::string& name = "<memory>");
 
+  /// The genre names, in byte order.
   std::vector<std::string> names() const;
   bool contains(const std::string& genre) const { return sets_.count(genre) != 0; }
   /// The union of the named genres' seeds; usage_error for an unknown name.
@@ -174,27 +212,106 @@ bool spotify_built() noexcept;
 /// printable excerpt of a server's error text, from which every token holding a part of
 /// the secret, of "id:secret", of their Basic-auth encoding or of the access token is
 /// removed (docs/requery.md, "Secrets in messages").
+///
+/// With prm.leave_out_unfillable, a song for which Spotify recommends no track (empty
+/// `tracks`) or no track new to the playlist leaves its playlist out instead of failing.
 class spotify_recommender final : public recommender {
  public:
   explicit spotify_recommender(spotify_options opts);
+  /// A recommender that sends `seeds` (validated: 1..5 seeds) instead of `session`'s and
+  /// shares everything else with it: options, credentials, the access token and the
+  /// counters below. requery_each_genre() asks one per genre, with one token for all.
+  spotify_recommender(const spotify_recommender& session, seed_set seeds);
   ~spotify_recommender() override;
 
-  void recommend(const resources& res, dataset& chunk, const requery_params& prm) override;
+  using recommender::recommend;
+  void recommend(const resources& res, dataset& chunk, const requery_params& prm,
+                 recommend_outcome& outcome) override;
 
-  /// Access tokens fetched so far.
+  /// Access tokens fetched so far (by this recommender and those sharing its session).
   std::uint64_t tokens_fetched() const noexcept;
   /// Requests retried so far (429, 5xx, network errors, 401 refreshes).
   std::uint64_t retries() const noexcept;
 
  private:
   struct impl;
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<impl> impl_;
+  std::string seed_query_;  // the seeds part of every query string
+};
+
+/// What one re-queried copy of every playlist came to (for requery_each_genre(): one genre).
+struct requery_counts {
+  std::uint64_t copies = 0;     ///< playlists written ([null] ones included)
+  std::uint64_t songs = 0;      ///< songs of the playlists written
+  std::uint64_t fell_back = 0;  ///< songs written whose track is not their first choice (no-repeat rule)
+  std::uint64_t left_out = 0;   ///< playlists left out (prm.leave_out_unfillable)
+  std::uint64_t failed = 0;     ///< songs of the playlists left out
+
+  requery_counts& operator+=(const requery_counts& o) noexcept;
+  friend bool operator==(const requery_counts& a, const requery_counts& b) noexcept;
 };
 
 /// Re-query every playlist of `in` (host memory) through `rec`. `first_playlist` is the
 /// index of in's first playlist in the whole file (so chunks give the same result as one
-/// piece). The features must be the 11 Spotify features (usage_error otherwise).
+/// piece). The features must be the 11 Spotify features (usage_error otherwise). The
+/// result holds one row `<id>#rq` per playlist of `in`, in order, less the playlists left
+/// out (prm.leave_out_unfillable). `counts`, when given, is added to.
 dataset requery(const resources& res, const dataset& in, recommender& rec, const requery_params& prm,
-                std::uint64_t first_playlist = 0);
+                std::uint64_t first_playlist = 0, requery_counts* counts = nullptr);
+
+/// The stream copy index of a genre's copy in requery_each_genre():
+/// 1 + (FNV-1a 64-bit hash of the name's bytes) mod (2^24 - 1), in 1 .. 2^24 - 1. It
+/// depends on the name alone, so adding or removing other genres leaves a copy unchanged,
+/// and it is never 0, the stream of plain requery().
+std::uint32_t genre_copy_index(std::string_view genre) noexcept;
+
+/// The recommenders of requery_each_genre(): one per genre, in the order of the copies.
+class genre_recommenders {
+ public:
+  /// One catalog_recommender per genre over `catalog` (shared, not copied): the names in
+  /// `genres` in that order (a repeated name counts once), or every genre of the catalog
+  /// in byte order when `genres` is empty (rows with an empty genre belong to none).
+  /// usage_error when the catalog has no genre column or no track of a named genre.
+  static genre_recommenders from_catalog(std::shared_ptr<const track_catalog> catalog,
+                                         std::vector<std::string> genres = {});
+  /// One spotify_recommender per genre, all sharing one session (token, counters), each
+  /// sending its genre's seeds only (`table.select({genre})`): the names in `genres` in
+  /// that order (repeats count once), or every genre of `table` in byte order when empty.
+  /// usage_error for an unknown genre or a genre with more than 5 seeds.
+  static genre_recommenders from_spotify(spotify_options opts, const genre_seeds& table,
+                                         std::vector<std::string> genres = {});
+
+  /// Append a genre's recommender. usage_error for an empty or repeated name, or a name
+  /// whose genre_copy_index() equals an earlier genre's (their streams would coincide).
+  void add(std::string genre, std::unique_ptr<recommender> rec);
+
+  std::size_t size() const noexcept { return genres_.size(); }
+  const std::vector<std::string>& genres() const noexcept { return genres_; }
+  recommender& at(std::size_t i) const { return *recs_.at(i); }
+
+ private:
+  std::vector<std::string> genres_;
+  std::vector<std::unique_ptr<recommender>> recs_;
+};
+
+/// What requery_each_genre() produced, per genre in the order of the copies.
+struct requery_summary {
+  std::uint64_t playlists = 0;              ///< input playlists
+  std::vector<std::string> genres;          ///< the genres, in copy order
+  std::vector<requery_counts> per_genre;    ///< [genres]
+  /// Add `o` (the summary of a later chunk with the same genres).
+  void merge(const requery_summary& o);
+};
+
+/// One re-queried copy of every playlist of `in` per genre of `recs`. For each playlist
+/// in input order, its copies in genre order, with ids `<id>#rq-<genre>` (the genre
+/// spelled as it is; the CSV writer quotes it when needed); no original rows. Genre g's
+/// copy of a playlist equals the row of requery(res, in, recs.at(g), prm') with
+/// prm'.copy = genre_copy_index(genre) and prm'.leave_out_unfillable = true, renamed from
+/// `<id>#rq` (prm.copy is not used). A copy the genre cannot fill is left out and
+/// counted. `summary`, when given, is overwritten with this chunk's counts.
+dataset requery_each_genre(const resources& res, const dataset& in, const genre_recommenders& recs,
+                           const requery_params& prm, std::uint64_t first_playlist = 0,
+                           requery_summary* summary = nullptr);
 
 }  // namespace playaug

@@ -85,12 +85,16 @@ def augment(ds: Dataset, *, copies: int = 1, phi: float = 0.5, reverse: float = 
 
 
 def requery(ds: Dataset, *, catalog: Union[str, os.PathLike, "TrackCatalog"], genres: Sequence[str] = (),
-            protuberance: float = 0.15, seed: int = 0, allow_repeats: bool = False,
+            protuberance: float = 0.15, seed: int = 0, allow_repeats: bool = False, each_genre: bool = False,
             progress: Optional[Callable[[int, int], None]] = None, first_playlist: int = 0,
             device: str = "auto", threads: int = 0) -> Dataset:
     """Replace every song by its nearest track of an offline catalog, as ``playaug requery
     --catalog``: rows ``<id>#rq`` with a ``track_ids`` column. ``catalog`` is a path (read
     each call) or a :class:`TrackCatalog` from :func:`read_catalog` (read once, reused).
+    With ``each_genre=True``, as ``--each-genre``: for every playlist one copy
+    ``<id>#rq-<genre>`` per genre (``genres`` in that order, or every genre of the catalog
+    in byte order), each drawing only on its genre's tracks; a copy a genre cannot fill
+    without repeats is left out.
     ``progress(songs, retries)`` is called with increments as songs finish; it may be
     called from worker threads (with the GIL held) and must not call back into playaug.
     ``first_playlist``: the row of ``ds``'s first playlist in the whole input, as for
@@ -101,9 +105,12 @@ def requery(ds: Dataset, *, catalog: Union[str, os.PathLike, "TrackCatalog"], ge
     cat = catalog if isinstance(catalog, TrackCatalog) else read_catalog(catalog)
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable as progress(songs, retries)")
-    c = _core.requery(ds._c, cat._c, [str(g) for g in genres], _magnitude(protuberance, "protuberance"),
-                      _seed(seed), bool(allow_repeats), progress, _count(first_playlist, "first_playlist", 0, _U64),
-                      device, threads)
+    if isinstance(genres, str):
+        raise TypeError("genres must be a sequence of genre names, not a string")
+    run = _core.requery_each_genre if each_genre else _core.requery
+    c = run(ds._c, cat._c, [str(g) for g in genres], _magnitude(protuberance, "protuberance"),
+            _seed(seed), bool(allow_repeats), progress, _count(first_playlist, "first_playlist", 0, _U64),
+            device, threads)
     return Dataset._wrap(c)
 
 

@@ -528,6 +528,29 @@ NB_MODULE(_core, m) {
         "ds"_a, "catalog"_a, "genres"_a, "protuberance"_a, "seed"_a, "allow_repeats"_a, "progress"_a.none(),
         "first_playlist"_a, "device"_a, "threads"_a, release_gil());
 
+  m.def("requery_each_genre",
+        [](const dataset& ds, const track_catalog& catalog, std::vector<std::string> genres, float p,
+           std::uint64_t seed, bool allow_repeats, std::function<void(std::uint64_t, std::uint64_t)> progress,
+           std::uint64_t first_playlist, const std::string& device, int threads) {
+          resources res(parse_backend(device), threads);
+          const genre_recommenders recs =
+              genre_recommenders::from_catalog(std::make_shared<const track_catalog>(catalog), std::move(genres));
+          requery_params prm;
+          prm.protuberance = p;
+          prm.seed = seed;
+          prm.allow_repeats = allow_repeats;
+          if (progress) {
+            prm.on_progress = [progress](std::uint64_t songs, std::uint64_t retries) {
+              nb::gil_scoped_acquire gil;
+              progress(songs, retries);
+            };
+          }
+          prm.validate();
+          return requery_each_genre(res, ds, recs, prm, first_playlist);
+        },
+        "ds"_a, "catalog"_a, "genres"_a, "protuberance"_a, "seed"_a, "allow_repeats"_a, "progress"_a.none(),
+        "first_playlist"_a, "device"_a, "threads"_a, release_gil());
+
   m.def("synth",
         [](std::uint64_t playlists, std::uint32_t min_songs, std::uint32_t max_songs, std::uint64_t seed,
            double empty_fraction, int threads) {
