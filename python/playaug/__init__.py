@@ -23,7 +23,7 @@ from ._ops import (
     reverse_flags,
     synth,
 )
-from ._pca import PCA, Moments
+from ._pca import PCA, Moments, principal_angles
 
 __all__ = [
     "CudaUnavailableError",
@@ -35,6 +35,7 @@ __all__ = [
     "__version__",
     "augment",
     "cuda_available",
+    "principal_angles",
     "protuberance",
     "read_catalog",
     "read_csv",
