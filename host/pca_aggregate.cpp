@@ -115,6 +115,10 @@ void pca_aggregator::add(const resources& res, matrix_view<const float> x, vecto
             "offsets must run from 0 to the rows of x (", x.rows, "), got ", offsets[0], " .. ",
             offsets[offsets.size - 1]);
   }
+  if (x.cols == 0) {  // a chunk of songless playlists, read before (or after) any song
+    sum_.merge(aggregate_playlists(res, x, offsets, opts_));
+    return;
+  }
   if (sum_.dim != 0 || songs_.dim() != 0) {
     expect_shape(op, {"x", x.cols, "columns"}, {"the playlists added before", std::max(sum_.dim, songs_.dim()),
                                                  "features"});

@@ -446,8 +446,8 @@ TEST(PcaAggregate, VarianceRuleKeepsTheMeanRank) {
   const std::vector<std::vector<float>> line{{1, 0, 0, 0}};
   const std::vector<std::vector<float>> plane{{1, 0, 0, 0}, {0, 1, 0, 0}};
   const std::vector<std::vector<float>> space{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}};
-  // Ranks 1, 1, 2, 3, 3, 3 by playlist: mean 13/6 = 2.17, so 2 kept; by songs
-  // (4 + 4 + 5 + 20 * 3) / ... weights n: (4 + 4 + 10 + 60 + 60 + 60) / 93 = 2.13.
+  // Ranks 1, 1, 2, 3, 3, 3 by playlist: mean 13/6 = 2.17, so 2 kept; by songs (weights
+  // 4, 4, 5, 20, 20, 20): (4 + 4 + 10 + 180) / 73 = 2.71, so 3 kept.
   auto pl = concat(in_subspace(d, line, {4, 4}, 1), in_subspace(d, plane, {5}, 2));
   pl = concat(pl, in_subspace(d, space, {20, 20, 20}, 3));
   pca_aggregate_options o;
@@ -460,7 +460,8 @@ TEST(PcaAggregate, VarianceRuleKeepsTheMeanRank) {
   o.weight = pca_weight::songs;
   const resources cpu(backend::cpu, 1);
   const auto sum = playaug::aggregate_playlists(cpu, {pl.x.data(), pl.off.back(), d}, {pl.off.data(), pl.off.size()}, o);
-  EXPECT_DOUBLE_EQ(sum.rank_weight / sum.weight, (4.0 + 4.0 + 10.0 + 180.0) / 93.0);
+  EXPECT_DOUBLE_EQ(sum.rank_weight / sum.weight, (4.0 + 4.0 + 10.0 + 180.0) / 73.0);
+  EXPECT_EQ(fit(pl, o).n_components, 3u);
   // Pooled: the rule on the pooled covariance's own eigenvalues.
   o.method = pca_method::pooled;
   o.weight = pca_weight::playlists;
