@@ -1,10 +1,12 @@
 // PCA on one million Spotify-like songs x 11 features: the fit (moments + eigendecomposition),
-// transform and inverse_transform, the eigendecomposition alone, and per-playlist PCA.
+// transform and inverse_transform, the eigendecomposition alone, per-playlist PCA and its
+// aggregate (projector, k = 3; pooled) over playlists of 20 songs.
 // CPU rows by thread count; CUDA rows (host memory in and out) run when a device is present.
 // Bytes processed: fit, the float32 matrix read; transform, input read plus output written;
 // per-playlist, the matrix read.
 
 #include "playaug/pca.hpp"
+#include "playaug/pca_aggregate.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -124,6 +126,26 @@ void per_playlist(benchmark::State& state, bool cuda, int threads) {
       benchmark::Counter::kIsRate);
 }
 
+void aggregate(benchmark::State& state, bool cuda, int threads, playaug::pca_method method) {
+  std::unique_ptr<playaug::resources> res;
+  if (!make_resources(state, cuda, threads, res)) return;
+  std::vector<std::uint64_t> offsets;
+  for (std::size_t r = 0; r < kSongs; r += kPlaylistLength) offsets.push_back(r);
+  offsets.push_back(kSongs);
+  playaug::pca_aggregate_options o;
+  o.method = method;
+  o.components = 3;
+  for (auto _ : state) {
+    const playaug::pca_model m =
+        playaug::fit_pca_aggregate(*res, songs_view(), {offsets.data(), offsets.size()}, o, {});
+    benchmark::DoNotOptimize(m.components.data());
+  }
+  add_rates(state, kSongs * kDim * sizeof(float));
+  state.counters["playlists/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(offsets.size() - 1),
+      benchmark::Counter::kIsRate);
+}
+
 void eig(benchmark::State& state, bool cuda) {
   std::unique_ptr<playaug::resources> res;
   if (!make_resources(state, cuda, 1, res)) return;
@@ -165,6 +187,14 @@ void BM_fit_pca_per_playlist_cpu(benchmark::State& s) {
   per_playlist(s, false, static_cast<int>(s.range(0)));
 }
 void BM_fit_pca_per_playlist_cuda(benchmark::State& s) { per_playlist(s, true, 0); }
+void BM_aggregate_projector_cpu(benchmark::State& s) {
+  aggregate(s, false, static_cast<int>(s.range(0)), playaug::pca_method::projector);
+}
+void BM_aggregate_pooled_cpu(benchmark::State& s) {
+  aggregate(s, false, static_cast<int>(s.range(0)), playaug::pca_method::pooled);
+}
+void BM_aggregate_projector_cuda(benchmark::State& s) { aggregate(s, true, 0, playaug::pca_method::projector); }
+void BM_aggregate_pooled_cuda(benchmark::State& s) { aggregate(s, true, 0, playaug::pca_method::pooled); }
 // Arguments: d.
 void BM_symmetric_eig_cpu(benchmark::State& s) { eig(s, false); }
 void BM_symmetric_eig_cuda(benchmark::State& s) { eig(s, true); }
@@ -215,6 +245,20 @@ BENCHMARK(BM_fit_pca_per_playlist_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_fit_pca_per_playlist_cuda)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_aggregate_projector_cpu)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_aggregate_pooled_cpu)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_aggregate_projector_cuda)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_aggregate_pooled_cuda)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_symmetric_eig_cpu)->ArgName("d")->Arg(11)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_symmetric_eig_cuda)->ArgName("d")->Arg(11)->Arg(64)->Unit(benchmark::kMicrosecond);
 

@@ -26,6 +26,7 @@
 #include "playaug/catalog.hpp"
 #include "playaug/moments.hpp"
 #include "playaug/pca.hpp"
+#include "playaug/pca_aggregate.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/resources.hpp"
 #include "playaug/reverse.hpp"
@@ -64,6 +65,9 @@ void inverse_transform(const resources& res, const pca_model& model,
                        matrix_view<const float> y, matrix_view<float> x);
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
                                  vector_view<const std::uint64_t> offsets);
+/// See playaug::aggregate_playlists (pca_aggregate.hpp): cuda/batched_pca.cu.
+pca_aggregate_sum aggregate_playlists(const resources& res, matrix_view<const float> x,
+                                      vector_view<const std::uint64_t> offsets, const pca_aggregate_options& opts);
 void protuberance(const resources& res, matrix_view<float> x,
                   vector_view<const std::uint64_t> offsets, const feature_rules& rules,
                   const protuberance_params& prm, std::uint32_t copy,
@@ -93,7 +97,7 @@ nearest_tuning nearest_kernel_tuning() noexcept;
 // --- the engine library ----------------------------------------------------------------
 /// Bumped whenever a signature above, engine_table or host_services changes. The core
 /// refuses an engine whose abi or package version differs from its own.
-inline constexpr std::uint32_t engine_abi = 1;
+inline constexpr std::uint32_t engine_abi = 2;
 
 /// What the engine needs from the core library, passed to it when it is loaded (the engine
 /// links no playaug code of the core, so that it never holds a second copy of its state).
@@ -136,6 +140,9 @@ struct engine_table {
                   vector_view<const nn_hit> floors, vector_view<nn_hit> out);
   std::shared_ptr<const float> (*upload_catalog)(const resources& res, matrix_view<const float> prepared);
   nearest_tuning (*nearest_kernel_tuning)() noexcept;
+  pca_aggregate_sum (*aggregate_playlists)(const resources& res, matrix_view<const float> x,
+                                           vector_view<const std::uint64_t> offsets,
+                                           const pca_aggregate_options& opts);
 };
 
 /// The engine library's one exported symbol's name and type. It records `host` (which

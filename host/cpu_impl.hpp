@@ -10,6 +10,7 @@
 #include "playaug/moments.hpp"
 #include "playaug/nearest.hpp"
 #include "playaug/pca.hpp"
+#include "playaug/pca_aggregate.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/resources.hpp"
 #include "playaug/reverse.hpp"
@@ -25,6 +26,8 @@ void inverse_transform(const resources& res, const pca_model& model,
                        matrix_view<const float> y, matrix_view<float> x);
 batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> x,
                                  vector_view<const std::uint64_t> offsets);
+pca_aggregate_sum aggregate_playlists(const resources& res, matrix_view<const float> x,
+                                      vector_view<const std::uint64_t> offsets, const pca_aggregate_options& opts);
 void protuberance(const resources& res, matrix_view<float> x,
                   vector_view<const std::uint64_t> offsets, const feature_rules& rules,
                   const protuberance_params& prm, std::uint32_t copy,

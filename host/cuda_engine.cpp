@@ -299,6 +299,10 @@ batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> 
                                  vector_view<const std::uint64_t> offsets) {
   return engine("fit_pca_per_playlist").fit_pca_per_playlist(res, x, offsets);
 }
+pca_aggregate_sum aggregate_playlists(const resources& res, matrix_view<const float> x,
+                                      vector_view<const std::uint64_t> offsets, const pca_aggregate_options& opts) {
+  return engine("aggregate_playlists").aggregate_playlists(res, x, offsets, opts);
+}
 void protuberance(const resources& res, matrix_view<float> x, vector_view<const std::uint64_t> offsets,
                   const feature_rules& rules, const protuberance_params& prm, std::uint32_t copy,
                   std::uint64_t first_playlist) {

@@ -53,6 +53,23 @@ void canonicalize_signs(eigen_result& e, std::size_t d) {
   }
 }
 
+const char* to_string(pca_method m) noexcept {
+  switch (m) {
+    case pca_method::covariance: return "covariance";
+    case pca_method::projector: return "projector";
+    case pca_method::pooled: return "pooled";
+  }
+  return "unknown";
+}
+
+const char* to_string(pca_weight w) noexcept {
+  switch (w) {
+    case pca_weight::playlists: return "playlists";
+    case pca_weight::songs: return "songs";
+  }
+  return "unknown";
+}
+
 // ---------------------------------------------------------------------------------------
 // Memory of d x d fits
 // ---------------------------------------------------------------------------------------
@@ -300,7 +317,12 @@ std::string pca_model::to_json() const {
         "need " +
         std::to_string(d) + " entries each");
   }
-  std::string out = "{\n  \"format\": \"playaug-pca\",\n  \"version\": 1,\n  \"feature_names\": [";
+  std::string out = "{\n  \"format\": \"playaug-pca\",\n  \"version\": 1,\n";
+  if (method != pca_method::covariance) {
+    out += std::string("  \"method\": \"") + to_string(method) + "\",\n  \"weight\": \"" + to_string(weight) +
+           "\",\n";
+  }
+  out += "  \"feature_names\": [";
   for (std::size_t j = 0; j < d; ++j) {
     if (j != 0) out += ", ";
     out += nlohmann::json(feature_names[j]).dump();
@@ -338,8 +360,12 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
   for (const char* key : model_keys) {
     if (!j.contains(key)) bad(std::string("missing \"") + key + "\"");
   }
-  if (j.size() != std::size(model_keys)) {
-    const std::set<std::string> known(std::begin(model_keys), std::end(model_keys));
+  // An aggregate's optional keys, which come together.
+  const bool has_method = j.contains("method"), has_weight = j.contains("weight");
+  if (has_method != has_weight) bad(has_method ? "\"method\" without \"weight\"" : "\"weight\" without \"method\"");
+  if (j.size() != std::size(model_keys) + (has_method ? 2 : 0)) {
+    std::set<std::string> known(std::begin(model_keys), std::end(model_keys));
+    known.insert({"method", "weight"});
     for (const auto& item : j.items()) {
       if (known.count(item.key()) == 0) bad("unknown key \"" + item.key() + "\"");
     }
@@ -374,6 +400,24 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
   };
 
   pca_model m;
+  if (has_method) {
+    const auto& me = j["method"];
+    const auto& we = j["weight"];
+    if (me.is_string() && me.get<std::string>() == "projector") {
+      m.method = pca_method::projector;
+    } else if (me.is_string() && me.get<std::string>() == "pooled") {
+      m.method = pca_method::pooled;
+    } else {
+      bad("\"method\" is not \"projector\" or \"pooled\"");
+    }
+    if (we.is_string() && we.get<std::string>() == "playlists") {
+      m.weight = pca_weight::playlists;
+    } else if (we.is_string() && we.get<std::string>() == "songs") {
+      m.weight = pca_weight::songs;
+    } else {
+      bad("\"weight\" is not \"playlists\" or \"songs\"");
+    }
+  }
   const auto& names = j["feature_names"];
   if (!names.is_array() || names.empty()) bad("\"feature_names\" is not a non-empty array");
   const std::size_t d = names.size();

@@ -11,44 +11,13 @@
 
 #include "cpu_features.hpp"
 #include "cpu_impl.hpp"
+#include "detail/blas_threads.hpp"
 #include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 
-// OpenBLAS's thread-count controls, resolved only when OpenBLAS provides BLAS (weak
-// references: null with any other implementation).
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads(void) __attribute__((weak));
-}
-
 namespace playaug::cpu_impl {
 
-namespace {
-
-/// While alive, asks OpenBLAS for one thread and restores its count afterwards. OpenBLAS's
-/// threaded builds split even an 11 x 11 dsymv across threads: the eigenvectors' last bits
-/// then depend on the machine's core count, and in per-playlist PCA, which is parallel
-/// across playlists already, its threads spin and serialise the LAPACK calls (measured:
-/// 7x slower with two threads). Feature matrices are small; one thread is the fast choice.
-class single_threaded_blas {
- public:
-  single_threaded_blas() {
-    if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
-      previous_ = openblas_get_num_threads();
-      if (previous_ > 1) openblas_set_num_threads(1);
-    }
-  }
-  ~single_threaded_blas() {
-    if (previous_ > 1) openblas_set_num_threads(previous_);
-  }
-  single_threaded_blas(const single_threaded_blas&) = delete;
-  single_threaded_blas& operator=(const single_threaded_blas&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
-}  // namespace
+using detail::single_threaded_blas;
 
 eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d) {
   eigen_result e;

@@ -1,5 +1,6 @@
 // playaug fit-pca: fit a PCA model to one or more playlist CSV files, streamed chunk by
-// chunk (moments per chunk, merged), or PCA of every playlist on its own.
+// chunk (moments per chunk, merged), or PCA of every playlist on its own, or one model
+// aggregated from the per-playlist fits (--per-playlist --aggregate projector|pooled).
 
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "playaug/io.hpp"
 #include "playaug/moments.hpp"
 #include "playaug/pca.hpp"
+#include "playaug/pca_aggregate.hpp"
 
 namespace playaug::cli {
 
@@ -28,6 +30,8 @@ struct fit_pca_args {
   bool has_variance = false;
   bool standardize = false;
   bool per_playlist = false;
+  std::string aggregate;  // empty: no aggregate
+  std::string weight = "playlists";
   std::size_t chunk_songs = std::size_t{1} << 16;
   compute_options compute;
 };
@@ -216,6 +220,94 @@ void fit_per_playlist(const fit_pca_args& a) {
   }
 }
 
+/// The aggregate's table: what was aggregated and skipped, the scree of the averaged
+/// matrix (eigenvalue: agreement for projector, within-playlist variance for pooled; ratio:
+/// the share of the songs' variance), and the principal angles to the global model's
+/// subspace of the same dimension.
+void print_aggregate_table(std::FILE* out, const pca_model& m, const pca_aggregate_sum& sum,
+                           const std::vector<double>& angles) {
+  const std::size_t d = m.dim();
+  const std::size_t k = m.n_components;
+  const bool projector = m.method == pca_method::projector;
+  double kept = 0.0;
+  for (std::size_t i = 0; i < k; ++i) kept += m.explained_variance_ratio[i];
+  std::fprintf(out,
+               "PCA aggregate (%s average, weight: %s) of %llu playlists x %zu features: keeping %zu of %zu "
+               "components, %.2f%% of the songs' variance\n",
+               projector ? "projector" : "pooled covariance", to_string(m.weight),
+               static_cast<unsigned long long>(sum.aggregated), d, k, d, 100.0 * kept);
+  std::fprintf(out,
+               "  %llu playlists: %llu aggregated (%llu songs), %llu skipped with too few songs, %llu skipped of "
+               "too low a rank, %llu empty\n",
+               static_cast<unsigned long long>(sum.playlists), static_cast<unsigned long long>(sum.aggregated),
+               static_cast<unsigned long long>(sum.songs), static_cast<unsigned long long>(sum.too_few_songs),
+               static_cast<unsigned long long>(sum.low_rank), static_cast<unsigned long long>(sum.empty));
+  std::fprintf(out, "  PC  %s    ratio  cumulative\n", projector ? "   agreement" : "  eigenvalue");
+  constexpr int bar_width = 40;
+  double cumulative = 0.0;
+  for (std::size_t i = 0; i < d; ++i) {
+    const double r = m.explained_variance_ratio[i];
+    cumulative += r;
+    const int bar = static_cast<int>(std::lround(r * bar_width));
+    const std::string bars(static_cast<std::size_t>(bar), '#');
+    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
+                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
+  }
+  std::fprintf(out, "principal angles to the global PCA's top %zu components (degrees):", k);
+  for (const double a : angles) std::fprintf(out, " %.4g", a * 180.0 / 3.14159265358979323846);
+  std::fprintf(out, "\n");
+  std::fflush(out);
+}
+
+void fit_aggregate(const fit_pca_args& a) {
+  pca_aggregate_options opts;
+  opts.method = a.aggregate == "pooled" ? pca_method::pooled : pca_method::projector;
+  opts.weight = a.weight == "songs" ? pca_weight::songs : pca_weight::playlists;
+  if (a.components != 0) opts.components = a.components;
+  if (a.has_variance) opts.variance = a.variance;
+  if (opts.method == pca_method::projector && !opts.components && !opts.variance) {
+    throw usage_error("--aggregate projector needs the rank of every playlist's projector: --components K or "
+                      "--variance F");
+  }
+  resources res = make_resources(a.compute);
+  pca_aggregator agg(opts);
+  dim_guard guard;
+  dataset chunk;
+  for (const auto& file : a.files) {
+    const auto reader = open_dataset_reader(file, reader_options_from_cli());
+    while (reader->next(chunk, a.chunk_songs)) {
+      guard.check(chunk, file);
+      if (a.components > chunk.dim && chunk.dim != 0) {
+        throw usage_error("--components must be at most the number of features, " + std::to_string(chunk.dim) +
+                          ", got '" + std::to_string(a.components) + "'");
+      }
+      check_pca_memory(chunk.dim, chunk.playlists(), file);  // before any d x d matrix is allocated
+      agg.add(res, chunk.feature_matrix(),
+              vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+    }
+  }
+  if (guard.dim() == 0) no_songs(a);
+  const pca_aggregate_sum& sum = agg.sum();
+  if (sum.aggregated == 0) {
+    const std::string need = opts.method == pca_method::pooled || !opts.components
+                                 ? std::string("2")
+                                 : std::to_string(*opts.components + 1);
+    throw data_error(a.files.size() == 1 ? a.files.front() : a.files.front() + " ...", 0,
+                     "no playlist to aggregate: " + std::to_string(sum.too_few_songs) +
+                         " have too few songs (at least " + need + " needed), " + std::to_string(sum.low_rank) +
+                         " a covariance of too low a rank, " + std::to_string(sum.empty) + " none");
+  }
+  const auto names = feature_schema::for_dim(guard.dim()).names();
+  const pca_model model = agg.fit(res, names);
+  model.save(a.output);
+  if (a.compute.quiet) return;
+  // The global model of the same dimension, for the principal angles.
+  pca_options global;
+  global.components = model.n_components;
+  const pca_model whole = fit_pca(res, agg.song_moments(), global, names);
+  print_aggregate_table(a.output == "-" ? stderr : stdout, model, sum, principal_angles(model, whole));
+}
+
 }  // namespace
 
 void add_fit_pca_command(CLI::App& app) {
@@ -243,14 +335,32 @@ void add_fit_pca_command(CLI::App& app) {
   auto* per_playlist = cmd->add_flag(
       "--per-playlist", a->per_playlist,
       "PCA of every playlist on its own: id, n, mean, eigenvalues and components per playlist");
-  per_playlist->excludes(components)->excludes(variance)->excludes(standardize);
+  per_playlist->excludes(standardize);
+  auto* aggregate = one_of(cmd->add_option("--aggregate", a->aggregate,
+                                           "With --per-playlist: one MODEL.json from the playlists' fits, the "
+                                           "average of their rank-K projectors (projector; needs --components or "
+                                           "--variance) or of their covariances (pooled)")
+                               ->type_name("METHOD"),
+                           {"projector", "pooled"});
+  aggregate->needs(per_playlist);
+  one_of(cmd->add_option("--weight", a->weight,
+                         "With --aggregate: every playlist counts once (playlists) or by its songs (songs)")
+             ->capture_default_str(),
+         {"playlists", "songs"})
+      ->needs(aggregate);
   integer_in(cmd->add_option("--chunk-songs", a->chunk_songs, "Songs read per streamed chunk")->capture_default_str(),
              1, max_chunk_songs);
   add_compute_options(cmd, a->compute);
   cmd->callback([a, variance] {
     a->has_variance = variance->count() != 0;
     refuse_output_overwriting_inputs(a->output, a->files);
-    if (a->per_playlist) {
+    if (a->per_playlist && !a->aggregate.empty()) {
+      fit_aggregate(*a);
+    } else if (a->per_playlist) {
+      if (a->components != 0 || a->has_variance) {
+        throw usage_error("--per-playlist writes every playlist's full PCA; --components and --variance apply "
+                          "to its --aggregate");
+      }
       fit_per_playlist(*a);
     } else {
       fit_whole(*a);

@@ -47,6 +47,22 @@ struct pca_options {
   bool standardize = false;
 };
 
+/// What a model's components diagonalise: the covariance of all songs (fit_pca), or an
+/// aggregate of per-playlist fits (pca_aggregate.hpp).
+enum class pca_method {
+  covariance,  ///< the covariance (or correlation) matrix of every song stacked
+  projector,   ///< the average of the playlists' rank-k projectors P_k^T P_k
+  pooled,      ///< the average of the playlists' covariance matrices (each about its own mean)
+};
+/// How much each playlist counts in an aggregate.
+enum class pca_weight {
+  playlists,  ///< every playlist once
+  songs,      ///< by its size: n songs (projector), n - 1 degrees of freedom (pooled)
+};
+/// "covariance", "projector", "pooled"; "playlists", "songs".
+const char* to_string(pca_method m) noexcept;
+const char* to_string(pca_weight w) noexcept;
+
 /// A fitted PCA: what MODEL.json holds.
 struct pca_model {
   std::vector<std::string> feature_names;        ///< [d]
@@ -59,11 +75,19 @@ struct pca_model {
   std::vector<double> components;                ///< [k x d], row-major, unit rows
   /// Indices of constant features (zero variance) found while standardizing.
   std::vector<std::size_t> constant_features;
+  /// What the components diagonalise. For an aggregate, `eigenvalues` are those of the
+  /// averaged matrix (for projector, in [0, 1]: how far the playlists agree on each
+  /// direction) and `explained_variance_ratio` is the share of the songs' total variance
+  /// along each component (which is eigenvalue / sum for covariance); see docs/pca.md.
+  pca_method method = pca_method::covariance;
+  /// The playlists' weights of an aggregate (ignored for covariance).
+  pca_weight weight = pca_weight::playlists;
 
   std::size_t dim() const noexcept { return mean.size(); }
 
   /// The MODEL.json object: exactly the keys format, version, feature_names, n_samples,
-  /// mean, scale, eigenvalues, explained_variance_ratio, n_components, components.
+  /// mean, scale, eigenvalues, explained_variance_ratio, n_components, components; an
+  /// aggregate adds "method" and "weight" after "version".
   std::string to_json() const;
   /// The smallest scale from_json() accepts: dividing by less turns ordinary features
   /// into infinities. The largest is FLT_MAX. A fitted model's scales are standard
@@ -74,10 +98,10 @@ struct pca_model {
   static constexpr double component_tolerance = 1e-6;
 
   /// Parse and validate MODEL.json text; `source` names it in error messages. Besides the
-  /// keys and sizes, it checks that feature_names are distinct, mean and scale are
-  /// finite and within float range, min_scale <= scale, explained_variance_ratio lies in
-  /// [0, 1] and the components are orthonormal. Every problem is a data_error naming
-  /// `source`.
+  /// keys and sizes ("method" and "weight" are optional, and come together), it checks
+  /// that feature_names are distinct, mean and scale are finite and within float range,
+  /// min_scale <= scale, explained_variance_ratio lies in [0, 1] and the components are
+  /// orthonormal. Every problem is a data_error naming `source`.
   static pca_model from_json(const std::string& text, const std::string& source = "<model>");
   /// Read and parse a model file.
   static pca_model load(const std::string& path);

@@ -27,7 +27,7 @@ from ._ops import (
     synth,
 )
 from ._parquet import convert, read_parquet, write_parquet
-from ._pca import PCA, Moments
+from ._pca import PCA, Moments, principal_angles
 
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "compare",
     "convert",
     "cuda_available",
+    "principal_angles",
     "protuberance",
     "read_catalog",
     "read_csv",

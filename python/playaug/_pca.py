@@ -143,28 +143,45 @@ class PCA:
         ``--variance``, scikit-learn's rule); ``None``: all d.
     standardize : bool
         Fit on z-scores (the correlation matrix), like ``fit-pca --standardize``.
+    per_playlist : None, "projector" or "pooled"
+        ``None``: one PCA of every song stacked. Otherwise one model aggregated from a PCA
+        of every playlist (``fit-pca --per-playlist --aggregate``; :meth:`fit` then needs
+        playlists: a :class:`Dataset` or paths). ``"projector"``: the average of the
+        playlists' rank-k projectors (k from ``n_components``, required; a float picks each
+        playlist's own k); ``"pooled"``: the average of their covariances, each about its
+        own mean. See docs/pca.md for the definitions.
+    weight : "playlists" or "songs"
+        With ``per_playlist``: every playlist counts once, or by its size.
     device : "auto", "cpu" or "cuda"
         Where fitting runs. Transforms run where their input lives.
 
     Attributes (set by :meth:`fit`)
     -------------------------------
     mean_, scale_ : float64 ``[d]``; components_ : float64 ``[k, d]`` (unit rows, each
-    with its largest-magnitude entry positive); explained_variance_ : ``[k]`` eigenvalues;
-    explained_variance_ratio_ : ``[k]``; n_components_, n_samples_, n_features_in_,
-    feature_names_in_.
+    with its largest-magnitude entry positive); eigenvalues_ : ``[d]``, all eigenvalues of
+    the matrix diagonalised; explained_variance_ : ``[k]``, its first k;
+    explained_variance_ratio_ : ``[k]``, the share of the songs' variance along each
+    component; n_components_, n_samples_, n_features_in_, feature_names_in_. With
+    ``per_playlist``: the eigenvalues are the averaged projector's (in [0, 1]: how far the
+    playlists agree on each direction) or the pooled covariance's, and ``aggregate_`` is a
+    dict of counts: playlists, aggregated, songs (of the aggregated playlists), empty,
+    too_few_songs, low_rank.
 
     ``save(path)`` writes, and ``PCA.load(path)`` reads, the command-line tool's MODEL.json.
     """
 
     def __init__(self, n_components: Union[int, float, None] = None, *, standardize: bool = False,
-                 device: str = "auto") -> None:
+                 per_playlist: Optional[str] = None, weight: str = "playlists", device: str = "auto") -> None:
         self.n_components = n_components
         self.standardize = standardize
+        self.per_playlist = per_playlist
+        self.weight = weight
         self.device = device
 
     # --- scikit-learn's parameter protocol -------------------------------------------------
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        return {"n_components": self.n_components, "standardize": self.standardize, "device": self.device}
+        return {"n_components": self.n_components, "standardize": self.standardize,
+                "per_playlist": self.per_playlist, "weight": self.weight, "device": self.device}
 
     def set_params(self, **params: Any) -> "PCA":
         valid = self.get_params()
@@ -199,6 +216,8 @@ class PCA:
         """Fit on ``X``: an ``[n, d]`` array of any framework, a :class:`Dataset`, or a path
         or list of paths (streamed chunk by chunk in bounded memory). Returns ``self``."""
         _check_device(self.device)
+        if self.per_playlist is not None:
+            return self._fit_aggregate(X)
         names: Sequence[str] = ()
         if isinstance(X, Dataset):
             names = X.feature_names
@@ -224,6 +243,32 @@ class PCA:
         if components is not None and components > m.dim:
             raise ValueError(f"n_components={components} exceeds the number of features ({m.dim})")
         self._set_model(_core.fit_pca(m._c, components, variance, bool(self.standardize), list(names), self.device))
+        return self
+
+    def _fit_aggregate(self, X: Any) -> "PCA":
+        if self.per_playlist not in ("projector", "pooled"):
+            raise ValueError(f"per_playlist must be None, 'projector' or 'pooled', got {self.per_playlist!r}")
+        if self.weight not in ("playlists", "songs"):
+            raise ValueError(f"weight must be 'playlists' or 'songs', got {self.weight!r}")
+        if self.standardize:
+            raise ValueError("standardize=True is not available with per_playlist (no standardized aggregate)")
+        components, variance = self._options()
+        if self.per_playlist == "projector" and components is None and variance is None:
+            raise ValueError("per_playlist='projector' needs n_components: the rank of every playlist's projector")
+        if isinstance(X, Dataset):
+            if components is not None and components > X.dim:
+                raise ValueError(f"n_components={components} exceeds the number of features ({X.dim})")
+            model, summary = _core.fit_pca_aggregate(X.features, X.offsets, self.per_playlist, self.weight,
+                                                     components, variance, list(X.feature_names), self.device, 0)
+        elif _is_paths(X):
+            model, summary = _core.fit_pca_aggregate_files(_as_paths(X), _CHUNK_SONGS, self.per_playlist,
+                                                           self.weight, components, variance, self.device, 0)
+        else:
+            raise TypeError("per_playlist needs playlists: pass a playaug.Dataset or CSV paths, "
+                            f"not {type(X).__name__}")
+        self._set_model(model)
+        self.aggregate_ = {name: getattr(summary, name) for name in
+                           ("playlists", "aggregated", "songs", "empty", "too_few_songs", "low_rank")}
         return self
 
     def _set_model(self, model: "_core.PCAModel") -> None:
@@ -286,13 +331,28 @@ class PCA:
         """A fitted PCA from a MODEL.json written by ``playaug fit-pca`` or :meth:`save`."""
         model = _core.PCAModel.load(os.fspath(path))
         k = model.n_components
-        pca = cls(None if k == len(model.mean) else k, standardize=bool(np.any(model.scale != 1.0)), device=device)
+        aggregate = model.method != "covariance"
+        pca = cls(None if k == len(model.mean) and not aggregate else k, standardize=bool(np.any(model.scale != 1.0)),
+                  per_playlist=model.method if aggregate else None, weight=model.weight, device=device)
         pca._set_model(model)
         return pca
 
     def to_json(self) -> str:
         self._check_fitted()
         return self._model.to_json()
+
+
+def principal_angles(a: "PCA", b: "PCA") -> np.ndarray:
+    """The principal angles (radians, ascending) between the spans of two fitted models'
+    components: ``min(k_a, k_b)`` angles in [0, pi/2]; all 0 when one span holds the other.
+    Small angles keep their precision (computed from sines as well as cosines)."""
+    for m in (a, b):
+        if not isinstance(m, PCA):
+            raise TypeError(f"principal_angles: expected playaug.PCA, got {type(m).__name__}")
+        m._check_fitted()
+    if a.n_features_in_ != b.n_features_in_:
+        raise ValueError(f"the models have {a.n_features_in_} and {b.n_features_in_} features")
+    return np.asarray(_core.principal_angles(a._model, b._model), dtype=np.float64)
 
 
 def _default_names(dim: int) -> List[str]:

@@ -15,6 +15,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -32,6 +33,7 @@
 #include "playaug/io.hpp"
 #include "playaug/moments.hpp"
 #include "playaug/pca.hpp"
+#include "playaug/pca_aggregate.hpp"
 #include "playaug/protuberance.hpp"
 #include "playaug/requery.hpp"
 #include "playaug/resources.hpp"
@@ -243,6 +245,56 @@ moments moments_of_files(const std::vector<std::string>& paths, std::size_t chun
   return total;
 }
 
+pca_aggregate_options aggregate_options(const std::string& method, const std::string& weight,
+                                        std::optional<std::size_t> components, std::optional<double> variance) {
+  pca_aggregate_options o;
+  if (method == "projector") {
+    o.method = pca_method::projector;
+  } else if (method == "pooled") {
+    o.method = pca_method::pooled;
+  } else {
+    throw usage_error("per_playlist must be 'projector' or 'pooled', got '" + method + "'");
+  }
+  if (weight == "playlists") {
+    o.weight = pca_weight::playlists;
+  } else if (weight == "songs") {
+    o.weight = pca_weight::songs;
+  } else {
+    throw usage_error("weight must be 'playlists' or 'songs', got '" + weight + "'");
+  }
+  o.components = components;
+  o.variance = variance;
+  return o;
+}
+
+/// The aggregate of the playlists of files, streamed as fit-pca streams them.
+std::pair<pca_model, pca_aggregate_sum> aggregate_of_files(const std::vector<std::string>& paths,
+                                                           std::size_t chunk_songs, const pca_aggregate_options& o,
+                                                           const std::string& device, int threads) {
+  resources res(parse_backend(device), threads);
+  pca_aggregator agg(o);
+  std::size_t dim = 0;
+  std::string first;
+  dataset chunk;
+  for (const auto& path : paths) {
+    const std::unique_ptr<dataset_reader> reader = open_dataset_reader(path);
+    while (reader->next(chunk, chunk_songs)) {
+      if (chunk.dim != 0 && dim == 0) {
+        dim = chunk.dim;
+        first = path;
+      } else if (chunk.dim != 0 && chunk.dim != dim) {
+        throw data_error(path, 0, "songs have " + std::to_string(chunk.dim) + " features, but those of " +
+                                      first + " have " + std::to_string(dim) +
+                                      " (all inputs must have the same features)");
+      }
+      agg.add(res, chunk.feature_matrix(),
+              vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+    }
+  }
+  if (dim == 0) throw data_error(paths.empty() ? std::string("<no files>") : paths.front(), 0, "no songs to fit");
+  return {agg.fit(res, feature_schema::for_dim(dim).names()), agg.sum()};
+}
+
 }  // namespace
 }  // namespace playaug::python
 
@@ -384,6 +436,8 @@ NB_MODULE(_core, m) {
       .def_prop_ro("explained_variance_ratio",
                    [](const pca_model& p) { return numpy_copy(p.explained_variance_ratio); })
       .def_prop_ro("n_components", [](const pca_model& p) { return p.n_components; })
+      .def_prop_ro("method", [](const pca_model& p) { return std::string(to_string(p.method)); })
+      .def_prop_ro("weight", [](const pca_model& p) { return std::string(to_string(p.weight)); })
       .def_prop_ro("components",
                    [](const pca_model& p) { return numpy_copy(p.components.data(), {p.n_components, p.dim()}); })
       .def("to_json", &pca_model::to_json)
@@ -403,6 +457,40 @@ NB_MODULE(_core, m) {
         },
         "moments"_a, "components"_a.none(), "variance"_a.none(), "standardize"_a, "feature_names"_a,
         "device"_a, release_gil());
+  nb::class_<pca_aggregate_sum>(m, "AggregateSummary")
+      .def_prop_ro("playlists", [](const pca_aggregate_sum& s) { return s.playlists; })
+      .def_prop_ro("aggregated", [](const pca_aggregate_sum& s) { return s.aggregated; })
+      .def_prop_ro("songs", [](const pca_aggregate_sum& s) { return s.songs; })
+      .def_prop_ro("empty", [](const pca_aggregate_sum& s) { return s.empty; })
+      .def_prop_ro("too_few_songs", [](const pca_aggregate_sum& s) { return s.too_few_songs; })
+      .def_prop_ro("low_rank", [](const pca_aggregate_sum& s) { return s.low_rank; })
+      .def_prop_ro("weight", [](const pca_aggregate_sum& s) { return s.weight; });
+  m.def("fit_pca_aggregate",
+        [](matrix_in<const float> x, vector_in<const std::int64_t> offsets, const std::string& method,
+           const std::string& weight, std::optional<std::size_t> components, std::optional<double> variance,
+           std::vector<std::string> names, const std::string& device, int threads) {
+          if (x.device_type() != nb::device::cpu::value || offsets.device_type() != nb::device::cpu::value) {
+            throw usage_error("fit_pca_aggregate: the features and offsets must be in CPU memory");
+          }
+          resources res(parse_backend(device), threads);
+          pca_aggregator agg(aggregate_options(method, weight, components, variance));
+          auto off = as_vector<const std::int64_t>(offsets);
+          agg.add(res, as_matrix<const float>(x),
+                  vector_view<const std::uint64_t>{reinterpret_cast<const std::uint64_t*>(off.data), off.size});
+          return std::make_pair(agg.fit(res, names), agg.sum());
+        },
+        "x"_a, "offsets"_a, "method"_a, "weight"_a, "components"_a.none(), "variance"_a.none(), "feature_names"_a,
+        "device"_a, "threads"_a, release_gil());
+  m.def("fit_pca_aggregate_files",
+        [](const std::vector<std::string>& paths, std::size_t chunk_songs, const std::string& method,
+           const std::string& weight, std::optional<std::size_t> components, std::optional<double> variance,
+           const std::string& device, int threads) {
+          return aggregate_of_files(paths, chunk_songs, aggregate_options(method, weight, components, variance),
+                                    device, threads);
+        },
+        "paths"_a, "chunk_songs"_a, "method"_a, "weight"_a, "components"_a.none(), "variance"_a.none(), "device"_a,
+        "threads"_a, release_gil());
+  m.def("principal_angles", &principal_angles, "a"_a, "b"_a);
   m.def("transform",
         [](const pca_model& model, matrix_in<const float> x, matrix_in<float> y, bool inverse,
            std::uintptr_t stream, const std::string& device, int threads) {

@@ -68,7 +68,8 @@ def test_inverse_transform_reconstructs(sample):
 
 def test_estimator_contract():
     pca = playaug.PCA(3, standardize=True)
-    assert pca.get_params() == {"n_components": 3, "standardize": True, "device": "auto"}
+    assert pca.get_params() == {"n_components": 3, "standardize": True, "per_playlist": None,
+                                "weight": "playlists", "device": "auto"}
     assert pca.set_params(n_components=0.9) is pca and pca.n_components == 0.9
     with pytest.raises(ValueError, match="Invalid parameter"):
         pca.set_params(whiten=True)
