@@ -375,14 +375,35 @@ def _standardizer(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return mean, sd
 
 
+def _song_groups(offsets: np.ndarray) -> np.ndarray:
+    """The playlist index of every song, from a dataset's song offsets."""
+    off = np.asarray(offsets, dtype=np.int64)
+    return np.repeat(np.arange(len(off) - 1), np.diff(off))
+
+
+def _test_mask(groups: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """Songs of whole groups, taken in a seeded random order of the groups until at least
+    `share` of the songs are in: the test side of a split by group."""
+    uniq, counts = np.unique(groups, return_counts=True)
+    order = rng.permutation(len(uniq))
+    taken = np.cumsum(counts[order])
+    k = int(np.searchsorted(taken, share * len(groups))) + 1
+    return np.isin(groups, uniq[order[:k]])
+
+
 def classifier_auc(real: np.ndarray, synthetic: np.ndarray, *, seed: int = 0,
-                   max_per_class: int = CLASSIFIER_MAX_PER_CLASS) -> Tuple[float, int]:
+                   max_per_class: int = CLASSIFIER_MAX_PER_CLASS,
+                   real_groups: Optional[np.ndarray] = None,
+                   synthetic_groups: Optional[np.ndarray] = None) -> Tuple[float, int]:
     """Classifier two-sample test: (held-out ROC AUC, songs per side). The larger side is
     subsampled (seeded, without replacement) to the smaller's size, at most
-    `max_per_class`; the songs are split 70/30, stratified, and scikit-learn's
-    HistGradientBoostingClassifier (defaults, random_state=seed) learns real (1) against
-    synthetic (0) on the 70 %. The AUC of its probabilities on the 30 %: 0.5 when the two
-    cannot be told apart, 1.0 when they are perfectly separated. NaN with < 10 songs a side."""
+    `max_per_class`. The songs are then split 70/30 on each side: by group when
+    `real_groups` and `synthetic_groups` (the playlist of every song) are given, so that
+    the songs of one playlist are all on one side of the split, else at random, stratified.
+    scikit-learn's HistGradientBoostingClassifier (defaults, random_state=seed) learns real
+    (1) against synthetic (0) on the 70 %; the AUC of its probabilities on the 30 %: 0.5
+    when the two cannot be told apart, 1.0 when they are perfectly separated. NaN with
+    < 10 songs a side."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
@@ -391,11 +412,17 @@ def classifier_auc(real: np.ndarray, synthetic: np.ndarray, *, seed: int = 0,
     if n < 10:
         return math.nan, n
     rng = np.random.default_rng(seed)
-    r = real[rng.choice(len(real), n, replace=False)] if len(real) > n else real
-    s = synthetic[rng.choice(len(synthetic), n, replace=False)] if len(synthetic) > n else synthetic
+    ri = np.sort(rng.choice(len(real), n, replace=False)) if len(real) > n else np.arange(len(real))
+    si = np.sort(rng.choice(len(synthetic), n, replace=False)) if len(synthetic) > n else np.arange(len(synthetic))
+    r, s = real[ri], synthetic[si]
     x = np.concatenate([r, s]).astype(np.float64)
     y = np.concatenate([np.ones(n, np.int8), np.zeros(n, np.int8)])
-    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
+    if real_groups is not None and synthetic_groups is not None:
+        test = np.concatenate([_test_mask(np.asarray(real_groups)[ri], rng, 0.3),
+                               _test_mask(np.asarray(synthetic_groups)[si], rng, 0.3)])
+        xtr, xte, ytr, yte = x[~test], x[test], y[~test], y[test]
+    else:
+        xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.3, stratify=y, random_state=seed)
     # Below CLASSIFIER_PARALLEL_MIN songs, OpenMP's per-iteration synchronisation costs more
     # than the work (and far more on a busy machine): one thread. The result is the same.
     from threadpoolctl import threadpool_limits
@@ -510,7 +537,8 @@ def compare(real: Union[Dataset, PathLike], synthetic: Union[Dataset, PathLike],
     mean, sd = _standardizer(xr)
     mm_max, mm_mean, mm_n = mood_mean_diff(mr, (xr - mean) / sd, ms, (xs - mean) / sd)
 
-    auc, n_auc = classifier_auc(xr, xs, seed=seed)
+    auc, n_auc = classifier_auc(xr, xs, seed=seed, real_groups=_song_groups(rds.offsets),
+                                synthetic_groups=_song_groups(sds.offsets))
     ref = tds if tds is not None else rds
     xref = np.asarray(ref.features, dtype=np.float64)
     share, dec = copied_share(xs, xref)

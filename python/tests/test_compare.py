@@ -387,3 +387,32 @@ def test_plot_replaces_a_file_keeping_its_mode(tmp_path, sample):
     playaug.compare.plot(rep, sample, synth, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (png.stat().st_mode & 0o777) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_classifier_split_by_playlist():
+    # Both sides come from one process: playlists are tight clusters around random centres.
+    # A split of songs at random puts songs of one playlist on both sides, so the classifier
+    # can recognise the real side's playlists; the report's split keeps every playlist on
+    # one side and sees through it.
+    rng = np.random.default_rng(1)
+
+    def side(playlists: int):
+        centres = rng.normal(size=(playlists, 3))
+        return np.repeat(centres, 10, axis=0) + 0.05 * rng.normal(size=(playlists * 10, 3))
+
+    a, b = side(400), side(400)
+    groups = np.repeat(np.arange(400), 10)
+    by_song = playaug.compare.classifier_auc(a, b, seed=3)[0]
+    by_playlist = playaug.compare.classifier_auc(a, b, seed=3, real_groups=groups, synthetic_groups=groups)[0]
+    assert by_song > 0.85
+    assert abs(by_playlist - 0.5) < 0.06
+    # and the report uses the split by playlist
+    rep = playaug.compare(dataset(a, [10] * 400), dataset(b, [10] * 400), seed=3)
+    assert abs(rep.classifier_auc - 0.5) < 0.06
+
+    # the test side holds whole playlists, about 30 % of the songs
+    g = np.repeat(np.arange(50), rng.integers(1, 40, size=50))
+    mask = playaug.compare._test_mask(g, np.random.default_rng(0), 0.3)
+    for p in np.unique(g):
+        assert mask[g == p].all() or not mask[g == p].any()
+    assert 0.3 <= mask.mean() < 0.3 + 40 / len(g)
