@@ -49,6 +49,7 @@ cuda_impl::engine_table make_table() {
   t.nearest = &ci::nearest;
   t.upload_catalog = &ci::upload_catalog;
   t.nearest_kernel_tuning = &ci::nearest_kernel_tuning;
+  t.synth_model_songs = &ci::synth_model_songs;
   return t;
 }
 }  // namespace
