@@ -30,6 +30,7 @@
 #include "playaug/protuberance.hpp"
 #include "playaug/resources.hpp"
 #include "playaug/reverse.hpp"
+#include "playaug/synth_model.hpp"
 #include "playaug/view.hpp"
 
 namespace playaug::detail {
@@ -77,6 +78,12 @@ void reverse_playlists(const resources& res, const playlists_view& pl,
 dataset augment(const resources& res, const dataset& in, const augment_params& prm,
                 std::uint64_t first_playlist);
 
+/// The songs of a planned chunk of a learned synthetic dataset (cuda/synth_model.cu):
+/// synth_detail::sample_song for every song, as the CPU engine computes it; `tables` and
+/// the plan are in host memory (staged; the call synchronises).
+void synth_model_songs(const resources& res, const synth_detail::tables& tables,
+                       const synth_detail::chunk_plan& plan);
+
 // --- exact nearest-neighbour search (cuda/nearest.cu) -----------------------------------
 /// See playaug::nearest (nearest.hpp): each view in host or device memory; host views are
 /// staged; synchronises when `out` is in host memory.
@@ -97,7 +104,7 @@ nearest_tuning nearest_kernel_tuning() noexcept;
 // --- the engine library ----------------------------------------------------------------
 /// Bumped whenever a signature above, engine_table or host_services changes. The core
 /// refuses an engine whose abi or package version differs from its own.
-inline constexpr std::uint32_t engine_abi = 2;
+inline constexpr std::uint32_t engine_abi = 3;
 
 /// What the engine needs from the core library, passed to it when it is loaded (the engine
 /// links no playaug code of the core, so that it never holds a second copy of its state).
@@ -143,6 +150,8 @@ struct engine_table {
   pca_aggregate_sum (*aggregate_playlists)(const resources& res, matrix_view<const float> x,
                                            vector_view<const std::uint64_t> offsets,
                                            const pca_aggregate_options& opts);
+  void (*synth_model_songs)(const resources& res, const synth_detail::tables& tables,
+                            const synth_detail::chunk_plan& plan);
 };
 
 /// The engine library's one exported symbol's name and type. It records `host` (which

@@ -50,6 +50,7 @@ cuda_impl::engine_table make_table() {
   t.upload_catalog = &ci::upload_catalog;
   t.nearest_kernel_tuning = &ci::nearest_kernel_tuning;
   t.aggregate_playlists = &ci::aggregate_playlists;
+  t.synth_model_songs = &ci::synth_model_songs;
   return t;
 }
 }  // namespace

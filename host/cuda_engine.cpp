@@ -321,6 +321,10 @@ void nearest(const resources& res, matrix_view<const float> catalog, matrix_view
 std::shared_ptr<const float> upload_catalog(const resources& res, matrix_view<const float> prepared) {
   return engine("upload_catalog").upload_catalog(res, prepared);
 }
+void synth_model_songs(const resources& res, const synth_detail::tables& tables,
+                       const synth_detail::chunk_plan& plan) {
+  engine("synth_model_songs").synth_model_songs(res, tables, plan);
+}
 nearest_tuning nearest_kernel_tuning() noexcept {
   const engine_state& st = engine_once();
   return st.table != nullptr ? st.table->nearest_kernel_tuning() : nearest_tuning{};

@@ -9,12 +9,14 @@
 #   io_limits, io_memory         the record cap, directories, UTF-8 ids, huge records
 #   info_json                    info --json against Python's json
 #   pca_aggregate                fit-pca --per-playlist --aggregate: options, model, table
+#   synth_model                  fit-synth, synth --model / --like
 if(TARGET playaug_cli)
   find_package(Python3 COMPONENTS Interpreter)
   set(_cli_dir ${CMAKE_CURRENT_LIST_DIR}/cli)
   # NAME or NAME:TIMEOUT (seconds; default 120) of each tests/cli/NAME.sh.
   set(_cli_scripts version_and_help exit_codes info_text synth_determinism readme_examples
-                   messages model_checks output_files:300 output_signals:300 pca_aggregate)
+                   messages model_checks output_files:300 output_signals:300 pca_aggregate
+                   synth_model)
   if(Python3_Interpreter_FOUND)
     list(APPEND _cli_scripts io_limits:300)  # uses python3 for its probes
   endif()

@@ -13,6 +13,7 @@
 
 #include "playaug/io.hpp"
 #include "playaug/resources.hpp"
+#include "playaug/synth_model.hpp"
 
 namespace playaug::cli {
 
@@ -94,5 +95,8 @@ void add_fit_pca_command(CLI::App& app);
 void add_transform_command(CLI::App& app);
 void add_augment_command(CLI::App& app);
 void add_requery_command(CLI::App& app);
+void add_fit_synth_command(CLI::App& app);
+/// fit-synth's model options (--clusters, --types), which synth --like takes too.
+void add_fit_synth_options(CLI::App* cmd, synth_fit_options& fit);
 
 }  // namespace playaug::cli

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   playaug::cli::add_input_options(app);
   playaug::cli::add_info_command(app);
   playaug::cli::add_synth_command(app);
+  playaug::cli::add_fit_synth_command(app);
   playaug::cli::add_fit_pca_command(app);
   playaug::cli::add_transform_command(app);
   playaug::cli::add_augment_command(app);

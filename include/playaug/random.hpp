@@ -43,7 +43,8 @@ enum class purpose : std::uint8_t {
   reverse = 1,       ///< one word per (playlist, copy): reverse the copy iff u <= r
   protuberance = 2,  ///< one word per (playlist, copy, song, feature): mask and magnitude
   requery = 3,       ///< like protuberance, for the requery targets (copy = 0)
-  synth = 4,         ///< synthetic data generation
+  synth = 4,         ///< synthetic data generation (rule-based, synth.hpp)
+  synth_model = 5,   ///< synthetic data from a learned model (synth_model.hpp)
 };
 
 namespace detail {

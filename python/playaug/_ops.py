@@ -147,14 +147,52 @@ def read_catalog(path: Union[str, os.PathLike]) -> TrackCatalog:
 
 
 def synth(playlists: int, *, min_songs: int = 4, max_songs: int = 20, seed: int = 0,
-          empty_fraction: float = 0.0, threads: int = 0) -> Dataset:
+          empty_fraction: float = 0.0, threads: int = 0, model: Optional[Union[str, os.PathLike]] = None,
+          device: str = "auto") -> Dataset:
     """Synthetic playlists, as ``playaug synth`` (the same playlists for the same seed,
     whatever ``threads``): ids ``syn000001``..., 2-3 mood segments each, Spotify's 11
-    features following the moods."""
+    features following the moods.
+
+    With ``model`` (a SYNTH.json path, or its text as ``fit_synth`` returns it), as
+    ``playaug synth --model``: playlists sampled from the learned model on ``device``
+    (the same bytes on the CPU and a GPU); ``min_songs``, ``max_songs`` and
+    ``empty_fraction`` are rule-based only."""
     _check_threads(threads)
+    if model is not None:
+        if (min_songs, max_songs, empty_fraction) != (4, 20, 0.0):
+            raise ValueError("synth: min_songs, max_songs and empty_fraction apply to rule-based generation only")
+        _check_device(device)
+        if isinstance(model, str) and model.lstrip().startswith("{"):
+            text, source = model, "<model>"
+        else:
+            source = os.fspath(model)
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        return Dataset._wrap(_core.synth_model(text, source, _count(playlists, "playlists", 0, (1 << 32) - 1),
+                                               _seed(seed), device, threads))
     return Dataset._wrap(_core.synth(_count(playlists, "playlists", 0, (1 << 32) - 1), _count(min_songs, "min_songs", 1),
                                      _count(max_songs, "max_songs", 1), _seed(seed),
                                      _prob(empty_fraction, "empty_fraction"), threads))
+
+
+def fit_synth(files: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
+              output: Optional[Union[str, os.PathLike]] = None, *, clusters: int = 30, types: int = 20,
+              seed: int = 0, threads: int = 0) -> str:
+    """A learned synthetic-data model of the playlists in ``files``, as ``playaug fit-synth``
+    (docs/synth.md): SYNTH.json's text, also written to ``output`` when given. Sample from
+    it with ``synth(n, model=...)``."""
+    _check_threads(threads)
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    paths = [os.fspath(f) for f in files]
+    if not paths:
+        raise ValueError("fit_synth: no files")
+    text = _core.fit_synth(paths, _count(clusters, "clusters", 1, 4096), _count(types, "types", 1, 4096),
+                           _seed(seed), threads)
+    if output is not None:
+        with open(os.fspath(output), "w", encoding="utf-8") as f:
+            f.write(text)
+    return text
 
 
 # --- arrays ------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include "playaug/resources.hpp"
 #include "playaug/reverse.hpp"
 #include "playaug/synth.hpp"
+#include "playaug/synth_model.hpp"
 #include "playaug/version.hpp"
 
 namespace nb = nanobind;
@@ -653,4 +654,28 @@ NB_MODULE(_core, m) {
           return synthesize(res, prm);
         },
         "playlists"_a, "min_songs"_a, "max_songs"_a, "seed"_a, "empty_fraction"_a, "threads"_a, release_gil());
+
+  m.def("fit_synth",
+        [](const std::vector<std::string>& paths, std::size_t clusters, std::size_t types, std::uint64_t seed,
+           int threads) {
+          resources res(backend::cpu, threads);
+          synth_fit_options fo;
+          fo.clusters = clusters;
+          fo.types = types;
+          fo.seed = seed;
+          return fit_synth_model(res, paths, fo).to_json();
+        },
+        "paths"_a, "clusters"_a, "types"_a, "seed"_a, "threads"_a, release_gil());
+
+  m.def("synth_model",
+        [](const std::string& model_json, const std::string& source, std::uint64_t playlists, std::uint64_t seed,
+           const std::string& device, int threads) {
+          const synth_model model = synth_model::from_json(model_json, source);
+          resources res(parse_backend(device), threads);
+          synth_model_params prm;
+          prm.playlists = playlists;
+          prm.seed = seed;
+          return synthesize(res, model, prm, 0, playlists);
+        },
+        "model"_a, "source"_a, "playlists"_a, "seed"_a, "device"_a, "threads"_a, release_gil());
 }

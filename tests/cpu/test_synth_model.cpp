@@ -1,0 +1,433 @@
+// The learned synthetic-data model: its IEEE-only arithmetic against the standard library,
+// recovery of a known generating process, determinism across threads and chunks, the JSON
+// round trip, bad models rejected by key, and fidelity on the real Spotify playlists.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "playaug/error.hpp"
+#include "playaug/io.hpp"
+#include "playaug/synth_model.hpp"
+#include "test_support.hpp"
+
+namespace playaug {
+namespace {
+
+using synth_detail::round_to;
+using synth_detail::sm_log;
+using synth_detail::sm_normal;
+
+double phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+/// Two-sample Kolmogorov-Smirnov statistic.
+double ks(std::vector<double> a, std::vector<double> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  std::size_t i = 0, j = 0;
+  double best = 0;
+  while (i < a.size() && j < b.size()) {
+    const double x = std::min(a[i], b[j]);
+    while (i < a.size() && a[i] <= x) ++i;
+    while (j < b.size() && b[j] <= x) ++j;
+    best = std::max(best, std::fabs(static_cast<double>(i) / a.size() - static_cast<double>(j) / b.size()));
+  }
+  return best;
+}
+
+std::vector<double> column(const dataset& ds, std::size_t j) {
+  std::vector<double> c;
+  for (std::size_t s = 0; s < ds.songs(); ++s) c.push_back(ds.features[s * ds.dim + j]);
+  return c;
+}
+
+/// ICC(1) of feature j over playlists (one-way ANOVA), as the fidelity report defines it.
+double icc(const dataset& ds, std::size_t j) {
+  std::vector<double> means, sizes;
+  double total = 0;
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < ds.playlists(); ++p) {
+    const auto lo = ds.song_offsets[p], hi = ds.song_offsets[p + 1];
+    if (hi == lo) continue;
+    double s = 0;
+    for (auto i = lo; i < hi; ++i) s += ds.features[i * ds.dim + j];
+    means.push_back(s / (hi - lo));
+    sizes.push_back(static_cast<double>(hi - lo));
+    total += s;
+    n += hi - lo;
+  }
+  const double m = total / n;
+  const double k = static_cast<double>(means.size());
+  double ssb = 0, ssw = 0, sq = 0;
+  std::size_t g = 0;
+  for (std::size_t p = 0; p < ds.playlists(); ++p) {
+    const auto lo = ds.song_offsets[p], hi = ds.song_offsets[p + 1];
+    if (hi == lo) continue;
+    ssb += sizes[g] * (means[g] - m) * (means[g] - m);
+    for (auto i = lo; i < hi; ++i) ssw += std::pow(ds.features[i * ds.dim + j] - means[g], 2);
+    sq += sizes[g] * sizes[g];
+    ++g;
+  }
+  const double msb = ssb / (k - 1), msw = ssw / (n - k);
+  const double n0 = (n - sq / n) / (k - 1);
+  return (msb - msw) / (msb + (n0 - 1) * msw);
+}
+
+/// Frequencies of (mood in segment s, mood in segment s + 1) pairs.
+std::map<std::pair<int, int>, double> transition_freq(const dataset& ds) {
+  std::map<std::pair<int, int>, double> f;
+  double tot = 0;
+  for (std::size_t p = 0; p < ds.playlists(); ++p) {
+    for (auto g = ds.segment_offsets[p]; g + 1 < ds.segment_offsets[p + 1]; ++g) {
+      for (auto a = ds.mood_offsets[g]; a < ds.mood_offsets[g + 1]; ++a) {
+        for (auto b = ds.mood_offsets[g + 1]; b < ds.mood_offsets[g + 2]; ++b) {
+          f[{ds.moods[a], ds.moods[b]}] += 1;
+          tot += 1;
+        }
+      }
+    }
+  }
+  for (auto& [k, v] : f) v /= tot;
+  return f;
+}
+
+TEST(SynthModelMath, LogAgreesWithStd) {
+  std::mt19937_64 gen(7);
+  std::vector<double> xs = {1.0, 2.0, 0.5, 1.4142135623730951, 1.4142135623730950, 0.7071067811865476,
+                            2.3283064365386963e-10, 1.0 - 1e-16, 1.0 + 2e-16, 1e-300, 1e300};
+  for (int i = 0; i < 200000; ++i) {
+    const double e = std::uniform_real_distribution<double>(-700, 700)(gen);
+    xs.push_back(std::exp(e));
+    xs.push_back(std::uniform_real_distribution<double>(0.5, 2.0)(gen));
+  }
+  for (double x : xs) {
+    const double want = std::log(x), got = sm_log(x);
+    ASSERT_LE(std::fabs(got - want), 4e-16 * std::max(1.0, std::fabs(want))) << "x = " << x;
+  }
+}
+
+TEST(SynthModelMath, NormalQuantileInvertsTheCdf) {
+  std::mt19937_64 gen(8);
+  std::vector<double> us = {0.5, 0.075, 0.925, 0.0749999, 0.925001, 1e-10, 1 - 1e-10, 2.3283064365386963e-10 / 2,
+                            1e-300};
+  for (int i = 0; i < 100000; ++i) us.push_back(synth_detail::word_unit(static_cast<std::uint32_t>(gen())));
+  for (double u : us) {
+    const double z = sm_normal(u);
+    const double back = u < 0.5 ? phi(z) : 1.0 - phi(-z);  // the side without cancellation
+    const double ref = u < 0.5 ? u : u;
+    ASSERT_NEAR(back, ref, 1e-13 * std::max(std::min(u, 1 - u), 1e-300) + 1e-16) << "u = " << u;
+  }
+  // Symmetry where 1 - u is exact.
+  for (int i = 1; i < 1000; ++i) {
+    const double u = i / 2048.0;
+    EXPECT_EQ(sm_normal(u), -sm_normal(1.0 - u));
+  }
+}
+
+TEST(SynthModelMath, RoundingMatchesPrintf) {
+  std::mt19937_64 gen(9);
+  char buf[64];
+  for (int i = 0; i < 20000; ++i) {
+    const double x = std::exp(std::uniform_real_distribution<double>(-12, 6)(gen)) * (gen() % 2 ? 1 : -1);
+    std::snprintf(buf, sizeof buf, "%.3g", x);
+    // printf rounds the exact binary value; round_to rounds x * 10^k: compare as floats,
+    // allowing the rare half-way disagreement by one unit in the last digit.
+    const float got = static_cast<float>(round_to(x, 3, -1));
+    const float want = std::strtof(buf, nullptr);
+    ASSERT_LE(std::fabs(got - want), 0.0101f * std::fabs(want)) << x;
+    std::snprintf(buf, sizeof buf, "%.3f", x);
+    const float got3 = static_cast<float>(round_to(x, 0, 3));
+    ASSERT_LE(std::fabs(got3 - std::strtof(buf, nullptr)), 0.00101f) << x;
+  }
+  EXPECT_EQ(static_cast<float>(round_to(0.000168437, 3, 6)), 0.000168f);
+  EXPECT_EQ(static_cast<float>(round_to(-8.72249, 5, 3)), -8.722f);
+  EXPECT_EQ(static_cast<float>(round_to(120.12345, 6, 3)), 120.123f);
+  EXPECT_EQ(static_cast<float>(round_to(0.5, 3, 6)), 0.5f);
+}
+
+/// A known process: 3 moods, 2 segments; feature 0 uniform-like with a playlist effect
+/// (ICC about 0.4) and a mood effect, feature 1 log-normal with no playlist effect,
+/// feature 2 a category 0/1/2 correlated with feature 0.
+dataset known_process(std::size_t playlists, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> N;
+  std::uniform_real_distribution<double> U;
+  const double first[3] = {0.6, 0.3, 0.1};
+  const double trans[3][3] = {{0.0, 0.7, 0.3}, {0.5, 0.0, 0.5}, {0.9, 0.1, 0.0}};
+  const double mood_effect[3] = {0.6, -0.6, 0.0};
+  auto draw = [&](const double* w) {
+    double u = U(gen), acc = 0;
+    for (int i = 0; i < 3; ++i)
+      if (u < (acc += w[i])) return i;
+    return 2;
+  };
+  dataset ds;
+  ds.dim = 3;
+  ds.schema = feature_schema::generic(3);
+  for (std::size_t p = 0; p < playlists; ++p) {
+    const int m0 = draw(first), m1 = draw(trans[m0]);
+    const std::size_t n = 4 + gen() % 17;
+    const double a = std::sqrt(0.4) * N(gen);
+    std::vector<float> f;
+    for (std::size_t s = 0; s < n; ++s) {
+      const int m = (s * 2 / n) == 0 ? m0 : m1;
+      const double z0 = a + std::sqrt(0.6) * N(gen) + mood_effect[m];
+      const double z2 = 0.6 * z0 / 1.2 + 0.8 * N(gen);
+      f.push_back(static_cast<float>(std::round(phi(z0 / 1.2) * 1000) / 1000));
+      f.push_back(static_cast<float>(std::round(std::exp(N(gen)) * 1000) / 1000));
+      f.push_back(static_cast<float>(z2 < -0.84 ? 0 : z2 < 0.52 ? 1 : 2));
+    }
+    ds.add_playlist("p" + std::to_string(p), {{m0}, {m1}}, f.data(), n);
+  }
+  return ds;
+}
+
+TEST(SynthModel, RecoversAKnownProcess) {
+  const resources res(backend::cpu, 2);
+  const dataset train = known_process(1500, 1);
+  synth_fit_options fo;
+  fo.clusters = 8;
+  fo.types = 8;
+  const synth_model m = fit_synth_model(res, train, fo);
+  ASSERT_EQ(m.moods, 3u);
+  // The transition matrix (smoothed by one pseudo-count per row: within 0.03).
+  const double trans[3][3] = {{0.0, 0.7, 0.3}, {0.5, 0.0, 0.5}, {0.9, 0.1, 0.0}};
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) EXPECT_NEAR(m.transitions[a * 3 + b], trans[a][b], 0.03) << a << "->" << b;
+  EXPECT_NEAR(m.first_moods[0], 0.6, 0.04);
+  EXPECT_TRUE(m.marginals[2].discrete);
+  EXPECT_FALSE(m.marginals[0].discrete);
+  EXPECT_EQ(m.marginals[0].decimals, 3);
+
+  synth_model_params sp;
+  sp.playlists = 3000;
+  sp.seed = 4;
+  const dataset syn = synthesize(res, m, sp, 0, sp.playlists);
+  const dataset held = known_process(3000, 2);
+  // Marginals.
+  for (std::size_t j = 0; j < 3; ++j) EXPECT_LT(ks(column(syn, j), column(held, j)), 0.03) << "feature " << j;
+  for (double v : column(syn, 2)) ASSERT_TRUE(v == 0 || v == 1 || v == 2);
+  // Within-playlist correlation.
+  EXPECT_NEAR(icc(syn, 0), icc(held, 0), 0.06);
+  EXPECT_NEAR(icc(syn, 1), icc(held, 1), 0.04);
+  // Transitions, and the mood effect on feature 0 (songs of mood-0 vs mood-1 segments).
+  const auto ft = transition_freq(syn), fh = transition_freq(held);
+  double tv = 0;
+  std::set<std::pair<int, int>> keys;
+  for (auto& [k, v] : ft) keys.insert(k);
+  for (auto& [k, v] : fh) keys.insert(k);
+  for (const auto& k : keys) tv += 0.5 * std::fabs((ft.count(k) ? ft.at(k) : 0) - (fh.count(k) ? fh.at(k) : 0));
+  EXPECT_LT(tv, 0.05);
+  auto mood_mean = [](const dataset& ds, int mood) {
+    double s = 0;
+    std::size_t c = 0;
+    for (std::size_t p = 0; p < ds.playlists(); ++p) {
+      const auto lo = ds.song_offsets[p], n = ds.song_offsets[p + 1] - lo;
+      const auto S = ds.segment_offsets[p + 1] - ds.segment_offsets[p];
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const auto g = ds.segment_offsets[p] + i * S / n;
+        if (ds.moods[ds.mood_offsets[g]] == mood) {
+          s += ds.features[(lo + i) * ds.dim];
+          ++c;
+        }
+      }
+    }
+    return s / c;
+  };
+  EXPECT_NEAR(mood_mean(syn, 0) - mood_mean(syn, 1), mood_mean(held, 0) - mood_mean(held, 1), 0.04);
+  EXPECT_GT(mood_mean(held, 0) - mood_mean(held, 1), 0.2);  // the effect is there to find
+}
+
+synth_model small_model() {
+  const resources res(backend::cpu, 2);
+  synth_fit_options fo;
+  fo.clusters = 4;
+  fo.types = 3;
+  fo.knots = 65;
+  return fit_synth_model(res, known_process(300, 3), fo);
+}
+
+std::string csv_of(const dataset& ds) {
+  const std::string path = testing::TempDir() + "/synth_model_csv.csv";
+  write_csv(path, ds);
+  return test::read_file(path);
+}
+
+TEST(SynthModel, DeterministicAcrossThreadsAndChunks) {
+  const synth_model m = small_model();
+  synth_model_params sp;
+  sp.playlists = 2500;
+  sp.seed = 11;
+  const dataset one = synthesize(resources(backend::cpu, 1), m, sp, 0, sp.playlists);
+  const dataset three = synthesize(resources(backend::cpu, 3), m, sp, 0, sp.playlists);
+  ASSERT_EQ(one.features.size(), three.features.size());
+  EXPECT_EQ(std::memcmp(one.features.data(), three.features.data(), one.features.size() * sizeof(float)), 0);
+  EXPECT_EQ(one.moods, three.moods);
+  // Chunks concatenate to the whole.
+  const dataset a = synthesize(resources(backend::cpu, 2), m, sp, 0, 1000);
+  const dataset b = synthesize(resources(backend::cpu, 2), m, sp, 1000, 5000);
+  EXPECT_EQ(b.playlists(), 1500u);
+  std::string whole = csv_of(one), parts = csv_of(a), rest = csv_of(b);
+  EXPECT_EQ(whole, parts + rest.substr(rest.find('\n') + 1));
+  // The streamed file is the in-memory dataset.
+  const std::string path = testing::TempDir() + "/synth_model_stream.csv";
+  const synth_stats st = write_model_synthetic_csv(resources(backend::cpu, 2), m, sp, path);
+  EXPECT_EQ(st.playlists, 2500u);
+  EXPECT_EQ(test::read_file(path), whole);
+  // Another seed, other data.
+  const std::string seed11 = csv_of(synthesize(resources(backend::cpu, 2), m, sp, 0, 100));
+  sp.seed = 12;
+  EXPECT_NE(csv_of(synthesize(resources(backend::cpu, 2), m, sp, 0, 100)), seed11);
+}
+
+TEST(SynthModel, JsonRoundTrip) {
+  const synth_model m = small_model();
+  const std::string text = m.to_json();
+  const synth_model back = synth_model::from_json(text, "round.json");
+  EXPECT_EQ(back.to_json(), text);
+  EXPECT_EQ(back.cluster_means, m.cluster_means);
+  EXPECT_EQ(back.marginals[0].knots, m.marginals[0].knots);
+  synth_model_params sp;
+  sp.playlists = 300;
+  const resources res(backend::cpu, 2);
+  EXPECT_EQ(csv_of(synthesize(res, back, sp, 0, 300)), csv_of(synthesize(res, m, sp, 0, 300)));
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["format"], "playaug-synth");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_LT(text.size(), 1u << 20);
+}
+
+TEST(SynthModel, BadModelsAreRejectedByKey) {
+  const nlohmann::json good = nlohmann::json::parse(small_model().to_json());
+  struct bad_case {
+    const char* expect;
+    void (*edit)(nlohmann::json&);
+  };
+  const bad_case cases[] = {
+      {"missing \"clusters\"", [](nlohmann::json& j) { j.erase("clusters"); }},
+      {"unknown key \"extra\"", [](nlohmann::json& j) { j["extra"] = 1; }},
+      {"\"format\" is not", [](nlohmann::json& j) { j["format"] = "playaug-pca"; }},
+      {"unsupported \"version\"", [](nlohmann::json& j) { j["version"] = 2; }},
+      {"\"knots\" is not increasing", [](nlohmann::json& j) { j["marginals"][0]["knots"][3] = -100.0; }},
+      {"\"values\" is not non-decreasing", [](nlohmann::json& j) { j["marginals"][0]["values"][5] = -1e9; }},
+      {"\"type_weights\" holds a negative weight", [](nlohmann::json& j) { j["type_weights"][0] = -0.5; }},
+      {"\"transitions\" row 1 does not sum to 1", [](nlohmann::json& j) { j["transitions"][0][0] = 5.0; }},
+      {"\"cluster_cholesky\" block 1 is not lower-triangular",
+       [](nlohmann::json& j) { j["cluster_cholesky"][0][2] = 0.5; }},
+      {"\"cluster_means\" row 2 has 2 entries", [](nlohmann::json& j) { j["cluster_means"][1].erase(0); }},
+      {"\"probabilities\" does not sum to 1", [](nlohmann::json& j) { j["marginals"][2]["probabilities"][0] = 0.9; }},
+      {"\"shapes\" entry 1 is not", [](nlohmann::json& j) { j["shapes"][0] = "x"; }},
+      {"\"clusters\" is 0", [](nlohmann::json& j) { j["clusters"] = 0; }},
+      {"not valid JSON", nullptr},
+  };
+  for (const auto& c : cases) {
+    std::string text = "{\"format\": ";
+    if (c.edit != nullptr) {
+      nlohmann::json j = good;
+      c.edit(j);
+      text = j.dump();
+    }
+    try {
+      synth_model::from_json(text, "bad.json");
+      ADD_FAILURE() << "accepted a model with: " << c.expect;
+    } catch (const data_error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("bad.json"), std::string::npos) << what;
+      EXPECT_NE(what.find(c.expect), std::string::npos) << what;
+    }
+  }
+}
+
+TEST(SynthModel, FitRefusesWhatItCannotModel) {
+  const resources res(backend::cpu, 1);
+  dataset tiny;
+  tiny.dim = 2;
+  tiny.schema = feature_schema::generic(2);
+  const float f[2] = {1, 2};
+  tiny.add_playlist("a", {{1}}, f, 1);
+  EXPECT_THROW(fit_synth_model(res, tiny), usage_error);
+  dataset neg = known_process(20, 1);
+  neg.moods[0] = -3;
+  EXPECT_THROW(fit_synth_model(res, neg), usage_error);
+}
+
+/// Held-out fidelity on the real Spotify playlists: fit on one half (a seeded permutation
+/// of the playlists), sample, compare with the other half.
+TEST(SynthModel, RealPlaylistsHeldOut) {
+  const std::string path = test::shared_data("spotify-songs/playlists.csv");
+  if (!std::ifstream(path).good()) GTEST_SKIP() << "shared data not found: " << path;
+  const dataset all = read_csv(path);
+  std::vector<std::size_t> perm(all.playlists());
+  std::iota(perm.begin(), perm.end(), std::size_t{0});
+  std::shuffle(perm.begin(), perm.end(), std::mt19937_64(5));
+  auto subset = [&](std::size_t lo, std::size_t hi) {
+    dataset out;
+    out.dim = all.dim;
+    out.schema = all.schema;
+    for (std::size_t q = lo; q < hi; ++q) {
+      const std::size_t p = perm[q];
+      std::vector<std::vector<std::int32_t>> segs;
+      for (auto g = all.segment_offsets[p]; g < all.segment_offsets[p + 1]; ++g)
+        segs.emplace_back(all.moods.begin() + all.mood_offsets[g], all.moods.begin() + all.mood_offsets[g + 1]);
+      out.add_playlist(all.ids[p], segs, all.features.data() + all.song_offsets[p] * all.dim,
+                       all.song_offsets[p + 1] - all.song_offsets[p]);
+    }
+    return out;
+  };
+  const std::size_t half = all.playlists() / 2;
+  const dataset train = subset(0, half), held = subset(half, all.playlists());
+  const resources res(backend::cpu, 2);
+  synth_fit_options fo;
+  if (PLAYAUG_UNDER_ASAN) fo.iterations = 5;
+  const synth_model m = fit_synth_model(res, train, fo);
+  synth_model_params sp;
+  sp.playlists = 2 * held.playlists();
+  sp.seed = 1;
+  const dataset syn = synthesize(res, m, sp, 0, sp.playlists);
+  double ks_sum = 0, ks_max = 0;
+  for (std::size_t j = 0; j < all.dim; ++j) {
+    const double k = ks(column(syn, j), column(held, j));
+    ks_sum += k;
+    ks_max = std::max(ks_max, k);
+  }
+  if (!PLAYAUG_UNDER_ASAN) {
+    EXPECT_LT(ks_sum / all.dim, 0.04);
+    EXPECT_LT(ks_max, 0.07);
+    double icc_diff = 0;
+    for (std::size_t j = 0; j < all.dim; ++j) icc_diff += std::fabs(icc(syn, j) - icc(held, j)) / all.dim;
+    EXPECT_LT(icc_diff, 0.07);
+  }
+  // Values stay in the features' domains; key and mode are integers.
+  for (std::size_t s = 0; s < syn.songs(); ++s) {
+    const float* x = syn.features.data() + s * all.dim;
+    for (std::size_t j : {spotify::acousticness, spotify::danceability, spotify::energy, spotify::instrumentalness,
+                          spotify::liveness, spotify::speechiness, spotify::valence}) {
+      ASSERT_TRUE(x[j] >= 0 && x[j] <= 1) << x[j];
+    }
+    ASSERT_EQ(x[spotify::key], std::round(x[spotify::key]));
+    ASSERT_TRUE(x[spotify::mode] == 0 || x[spotify::mode] == 1);
+  }
+  // Copied songs: generated songs equal to a training song.
+  std::set<std::vector<float>> seen;
+  for (std::size_t s = 0; s < train.songs(); ++s)
+    seen.emplace(train.features.data() + s * all.dim, train.features.data() + (s + 1) * all.dim);
+  std::size_t copied = 0;
+  for (std::size_t s = 0; s < syn.songs(); ++s)
+    copied += seen.count(std::vector<float>(syn.features.data() + s * all.dim, syn.features.data() + (s + 1) * all.dim));
+  EXPECT_LT(static_cast<double>(copied) / syn.songs(), 0.02);
+}
+
+}  // namespace
+}  // namespace playaug
