@@ -4,12 +4,12 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <future>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "detail/expects.hpp"
+#include "detail/generated_csv.hpp"
 #include "detail/parallel.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
@@ -315,29 +315,10 @@ synth_stats write_synthetic_csv(const resources& res, const synth_params& params
   const std::uint64_t mean_songs = (std::uint64_t{params.min_songs} + params.max_songs) / 2;
   const std::uint64_t chunk = std::max<std::uint64_t>(1, (std::uint64_t{1} << 18) / std::max<std::uint64_t>(1, mean_songs));
 
-  synth_stats stats;
-  const auto writer = open_dataset_writer(path, {/*with_track_ids=*/false, threads});
-  dataset_writer& out = *writer;
-  std::uint64_t next = 0;
-  std::future<dataset> pending;
-  auto launch = [&] {
-    const std::uint64_t first = next;
-    next = std::min(params.playlists, next + chunk);
-    pending = std::async(std::launch::async, [&params, threads, first, chunk] {
-      return generate(threads, params, first, chunk);
-    });
-  };
-  if (params.playlists > 0) launch();
-  while (pending.valid()) {
-    dataset ds = pending.get();
-    if (next < params.playlists) launch();
-    out.write(ds);
-    stats.playlists += ds.playlists();
-    stats.empty_playlists += ds.null_playlists();
-    stats.songs += ds.songs();
-  }
-  out.commit();
-  return stats;
+  return detail::write_generated_csv(path, threads, params.playlists, chunk,
+                                     [&params, threads](std::uint64_t first, std::uint64_t count) {
+                                       return generate(threads, params, first, count);
+                                     });
 }
 
 }  // namespace playaug

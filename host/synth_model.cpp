@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <future>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 
 #include "cuda_impl.hpp"
 #include "detail/expects.hpp"
+#include "detail/generated_csv.hpp"
 #include "detail/parallel.hpp"
 #include "io/float_format.hpp"
 #include "io/input_file.hpp"
@@ -572,29 +572,10 @@ synth_stats write_model_synthetic_csv(const resources& res, const synth_model& m
   const std::uint64_t chunk =
       std::max<std::uint64_t>(1, static_cast<std::uint64_t>((1 << 18) / std::max(1.0, mean_songs)));
   const int threads = res.threads();
-  synth_stats stats;
-  const auto writer = open_dataset_writer(path, {/*with_track_ids=*/false, threads});
-  dataset_writer& out = *writer;
-  std::uint64_t next = 0;
-  std::future<dataset> pending;
-  auto launch = [&] {
-    const std::uint64_t first = next;
-    next = std::min(params.playlists, next + chunk);
-    pending = std::async(std::launch::async, [&res, &model, &params, first, chunk] {
-      return synthesize(res, model, params, first, chunk);
-    });
-  };
-  if (params.playlists > 0) launch();
-  while (pending.valid()) {
-    dataset ds = pending.get();
-    if (next < params.playlists) launch();
-    out.write(ds);
-    stats.playlists += ds.playlists();
-    stats.empty_playlists += ds.null_playlists();
-    stats.songs += ds.songs();
-  }
-  out.commit();
-  return stats;
+  return detail::write_generated_csv(path, threads, params.playlists, chunk,
+                                     [&res, &model, &params](std::uint64_t first, std::uint64_t count) {
+                                       return synthesize(res, model, params, first, count);
+                                     });
 }
 
 }  // namespace playaug

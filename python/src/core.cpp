@@ -296,6 +296,24 @@ std::pair<pca_model, pca_aggregate_sum> aggregate_of_files(const std::vector<std
   return {agg.fit(res, feature_schema::for_dim(dim).names()), agg.sum()};
 }
 
+/// The requery parameters of the bindings' arguments; `progress` is called from worker
+/// threads, so each call takes the GIL.
+requery_params requery_params_of(float p, std::uint64_t seed, bool allow_repeats,
+                                 std::function<void(std::uint64_t, std::uint64_t)> progress) {
+  requery_params prm;
+  prm.protuberance = p;
+  prm.seed = seed;
+  prm.allow_repeats = allow_repeats;
+  if (progress) {
+    prm.on_progress = [progress = std::move(progress)](std::uint64_t songs, std::uint64_t retries) {
+      nb::gil_scoped_acquire gil;
+      progress(songs, retries);
+    };
+  }
+  prm.validate();
+  return prm;
+}
+
 }  // namespace
 }  // namespace playaug::python
 
@@ -600,19 +618,8 @@ NB_MODULE(_core, m) {
            std::uint64_t first_playlist, const std::string& device, int threads) {
           resources res(parse_backend(device), threads);
           catalog_recommender rec(catalog, genres);
-          requery_params prm;
-          prm.protuberance = p;
-          prm.seed = seed;
-          prm.allow_repeats = allow_repeats;
-          if (progress) {
-            // Called from worker threads: take the GIL for each call.
-            prm.on_progress = [progress](std::uint64_t songs, std::uint64_t retries) {
-              nb::gil_scoped_acquire gil;
-              progress(songs, retries);
-            };
-          }
-          prm.validate();
-          return requery(res, ds, rec, prm, first_playlist);
+          return requery(res, ds, rec, requery_params_of(p, seed, allow_repeats, std::move(progress)),
+                         first_playlist);
         },
         "ds"_a, "catalog"_a, "genres"_a, "protuberance"_a, "seed"_a, "allow_repeats"_a, "progress"_a.none(),
         "first_playlist"_a, "device"_a, "threads"_a, release_gil());
@@ -624,18 +631,8 @@ NB_MODULE(_core, m) {
           resources res(parse_backend(device), threads);
           const genre_recommenders recs =
               genre_recommenders::from_catalog(std::make_shared<const track_catalog>(catalog), std::move(genres));
-          requery_params prm;
-          prm.protuberance = p;
-          prm.seed = seed;
-          prm.allow_repeats = allow_repeats;
-          if (progress) {
-            prm.on_progress = [progress](std::uint64_t songs, std::uint64_t retries) {
-              nb::gil_scoped_acquire gil;
-              progress(songs, retries);
-            };
-          }
-          prm.validate();
-          return requery_each_genre(res, ds, recs, prm, first_playlist);
+          return requery_each_genre(res, ds, recs, requery_params_of(p, seed, allow_repeats, std::move(progress)),
+                                    first_playlist);
         },
         "ds"_a, "catalog"_a, "genres"_a, "protuberance"_a, "seed"_a, "allow_repeats"_a, "progress"_a.none(),
         "first_playlist"_a, "device"_a, "threads"_a, release_gil());
