@@ -72,6 +72,21 @@ std::string percent(double ratio) {
   return buf;
 }
 
+/// The rows of a scree table: per component its eigenvalue, ratio, cumulative ratio and a
+/// bar proportional to its ratio; `*` marks the kept components.
+void print_rows(std::FILE* out, const pca_model& m) {
+  constexpr int bar_width = 40;
+  double cumulative = 0.0;
+  for (std::size_t i = 0; i < m.dim(); ++i) {
+    const double r = m.explained_variance_ratio[i];
+    cumulative += r;
+    const int bar = static_cast<int>(std::lround(r * bar_width));
+    const std::string bars(static_cast<std::size_t>(bar), '#');
+    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < m.n_components ? '*' : ' ', i + 1, m.eigenvalues[i],
+                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
+  }
+}
+
 /// The scree table: one line per component with a bar proportional to its ratio, on `out`
 /// (standard output, or standard error when the model itself goes to standard output).
 void print_table(std::FILE* out, const pca_model& m, bool standardized) {
@@ -86,16 +101,7 @@ void print_table(std::FILE* out, const pca_model& m, bool standardized) {
       static_cast<unsigned long long>(m.n_samples), d, standardized ? "correlation" : "covariance",
       k, d, 100.0 * kept);
   std::fprintf(out, "  PC    eigenvalue    ratio  cumulative\n");
-  constexpr int bar_width = 40;
-  double cumulative = 0.0;
-  for (std::size_t i = 0; i < d; ++i) {
-    const double r = m.explained_variance_ratio[i];
-    cumulative += r;
-    const int bar = static_cast<int>(std::lround(r * bar_width));
-    const std::string bars(static_cast<std::size_t>(bar), '#');
-    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
-                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
-  }
+  print_rows(out, m);
   std::fflush(out);
 }
 
@@ -243,16 +249,7 @@ void print_aggregate_table(std::FILE* out, const pca_model& m, const pca_aggrega
                static_cast<unsigned long long>(sum.songs), static_cast<unsigned long long>(sum.too_few_songs),
                static_cast<unsigned long long>(sum.low_rank), static_cast<unsigned long long>(sum.empty));
   std::fprintf(out, "  PC  %s    ratio  cumulative\n", projector ? "   agreement" : "  eigenvalue");
-  constexpr int bar_width = 40;
-  double cumulative = 0.0;
-  for (std::size_t i = 0; i < d; ++i) {
-    const double r = m.explained_variance_ratio[i];
-    cumulative += r;
-    const int bar = static_cast<int>(std::lround(r * bar_width));
-    const std::string bars(static_cast<std::size_t>(bar), '#');
-    std::fprintf(out, "%c %3zu  %12.6g  %s   %s  %s\n", i < k ? '*' : ' ', i + 1, m.eigenvalues[i],
-                 percent(r).c_str(), percent(cumulative).c_str(), bars.c_str());
-  }
+  print_rows(out, m);
   std::fprintf(out, "principal angles to the global PCA's top %zu components (degrees):", k);
   for (const double a : angles) std::fprintf(out, " %.4g", a * 180.0 / 3.14159265358979323846);
   std::fprintf(out, "\n");

@@ -221,10 +221,11 @@ nb::list playlist_moods(const dataset& ds, std::size_t p) {
 
 // --- moments and models --------------------------------------------------------------
 
-moments moments_of_files(const std::vector<std::string>& paths, std::size_t chunk_songs,
-                         const std::string& device, int threads) {
-  resources res(parse_backend(device), threads);
-  moments total;
+/// Call `fn(chunk)` for every chunk of `chunk_songs` songs of the files in order, as
+/// fit-pca streams them; all files must have the same features. Returns that width (0 when
+/// no file has a song).
+template <class Fn>
+std::size_t for_each_chunk(const std::vector<std::string>& paths, std::size_t chunk_songs, Fn fn) {
   std::size_t dim = 0;
   std::string first;
   dataset chunk;
@@ -239,10 +240,19 @@ moments moments_of_files(const std::vector<std::string>& paths, std::size_t chun
                                       first + " have " + std::to_string(dim) +
                                       " (all inputs must have the same features)");
       }
-      if (chunk.songs() == 0) continue;
-      total.merge(compute_moments(res, chunk.feature_matrix()));
+      fn(chunk);
     }
   }
+  return dim;
+}
+
+moments moments_of_files(const std::vector<std::string>& paths, std::size_t chunk_songs,
+                         const std::string& device, int threads) {
+  resources res(parse_backend(device), threads);
+  moments total;
+  for_each_chunk(paths, chunk_songs, [&](const dataset& chunk) {
+    if (chunk.songs() != 0) total.merge(compute_moments(res, chunk.feature_matrix()));
+  });
   return total;
 }
 
@@ -274,24 +284,10 @@ std::pair<pca_model, pca_aggregate_sum> aggregate_of_files(const std::vector<std
                                                            const std::string& device, int threads) {
   resources res(parse_backend(device), threads);
   pca_aggregator agg(o);
-  std::size_t dim = 0;
-  std::string first;
-  dataset chunk;
-  for (const auto& path : paths) {
-    const std::unique_ptr<dataset_reader> reader = open_dataset_reader(path);
-    while (reader->next(chunk, chunk_songs)) {
-      if (chunk.dim != 0 && dim == 0) {
-        dim = chunk.dim;
-        first = path;
-      } else if (chunk.dim != 0 && chunk.dim != dim) {
-        throw data_error(path, 0, "songs have " + std::to_string(chunk.dim) + " features, but those of " +
-                                      first + " have " + std::to_string(dim) +
-                                      " (all inputs must have the same features)");
-      }
-      agg.add(res, chunk.feature_matrix(),
-              vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
-    }
-  }
+  const std::size_t dim = for_each_chunk(paths, chunk_songs, [&](const dataset& chunk) {
+    agg.add(res, chunk.feature_matrix(),
+            vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+  });
   if (dim == 0) throw data_error(paths.empty() ? std::string("<no files>") : paths.front(), 0, "no songs to fit");
   return {agg.fit(res, feature_schema::for_dim(dim).names()), agg.sum()};
 }
