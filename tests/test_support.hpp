@@ -14,6 +14,10 @@
 #include <string>
 #include <system_error>
 
+#include <cstdint>
+#include <vector>
+
+#include "playaug/dataset.hpp"
 #include "playaug/resources.hpp"
 
 // True when the tests are built with AddressSanitizer, which replaces the allocator
@@ -80,6 +84,23 @@ class temp_dir {
  private:
   std::filesystem::path path_;
 };
+
+/// Playlists [from, to) of `in` as a dataset of their own (a chunk, as a reader hands it).
+inline dataset playlist_slice(const dataset& in, std::size_t from, std::size_t to) {
+  dataset d;
+  d.dim = in.dim;
+  d.schema = in.schema;
+  for (std::size_t p = from; p < to; ++p) {
+    std::vector<std::vector<std::int32_t>> segs;
+    for (auto s = in.segment_offsets[p]; s < in.segment_offsets[p + 1]; ++s) {
+      segs.emplace_back(in.moods.begin() + static_cast<long>(in.mood_offsets[s]),
+                        in.moods.begin() + static_cast<long>(in.mood_offsets[s + 1]));
+    }
+    d.add_playlist(in.ids[p], segs, in.features.data() + in.song_offsets[p] * in.dim, in.song_count(p),
+                   in.is_null(p));
+  }
+  return d;
+}
 
 }  // namespace playaug::test
 

@@ -160,20 +160,7 @@ TEST(Requery, ChunksAndThreadCountsGiveTheSameResult) {
   EXPECT_EQ(requery(four, in, rec, prm), whole);
 
   // Playlists 0..5 and 6..11 as two chunks.
-  auto slice = [&](std::size_t a, std::size_t b) {
-    dataset d;
-    d.dim = 11;
-    d.schema = in.schema;
-    for (std::size_t p = a; p < b; ++p) {
-      std::vector<std::vector<std::int32_t>> segs;
-      for (auto s = in.segment_offsets[p]; s < in.segment_offsets[p + 1]; ++s) {
-        segs.emplace_back(in.moods.begin() + static_cast<long>(in.mood_offsets[s]),
-                          in.moods.begin() + static_cast<long>(in.mood_offsets[s + 1]));
-      }
-      d.add_playlist(in.ids[p], segs, in.features.data() + in.song_offsets[p] * 11, in.song_count(p), in.is_null(p));
-    }
-    return d;
-  };
+  auto slice = [&](std::size_t from, std::size_t to) { return test::playlist_slice(in, from, to); };
   const dataset a = requery(four, slice(0, 6), rec, prm, 0);
   const dataset b = requery(four, slice(6, 12), rec, prm, 6);
   std::vector<std::string> ids(a.track_ids);

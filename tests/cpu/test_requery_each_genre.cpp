@@ -284,20 +284,7 @@ TEST(EachGenre, ChunksGiveTheSameRowsAndSummary) {
   requery_summary whole_sum;
   const dataset whole = requery_each_genre(res, in, recs, prm, 0, &whole_sum);
   const std::size_t cut = 6;
-  auto slice = [&](std::size_t from, std::size_t to) {
-    dataset d;
-    d.dim = 11;
-    d.schema = in.schema;
-    for (std::size_t p = from; p < to; ++p) {
-      std::vector<std::vector<std::int32_t>> segs;
-      for (auto s = in.segment_offsets[p]; s < in.segment_offsets[p + 1]; ++s) {
-        segs.emplace_back(in.moods.begin() + static_cast<long>(in.mood_offsets[s]),
-                          in.moods.begin() + static_cast<long>(in.mood_offsets[s + 1]));
-      }
-      d.add_playlist(in.ids[p], segs, in.features.data() + in.song_offsets[p] * 11, in.song_count(p), in.is_null(p));
-    }
-    return d;
-  };
+  auto slice = [&](std::size_t from, std::size_t to) { return test::playlist_slice(in, from, to); };
   requery_summary s1, s2, merged;
   const dataset a = requery_each_genre(res, slice(0, cut), recs, prm, 0, &s1);
   const dataset b = requery_each_genre(res, slice(cut, in.playlists()), recs, prm, cut, &s2);
