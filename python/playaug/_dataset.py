@@ -35,7 +35,7 @@ class Dataset:
     :meth:`Dataset.from_pandas`, or from arrays with the constructor.
     """
 
-    __slots__ = ("_c", "_ids", "_moods")
+    __slots__ = ("_c", "_ids", "_moods", "_nulls", "_tracks")
 
     def __init__(
         self,
@@ -71,6 +71,8 @@ class Dataset:
         )
         self._ids = None
         self._moods = None
+        self._nulls = None
+        self._tracks = None
 
     @classmethod
     def _wrap(cls, c: "_core.Dataset") -> "Dataset":
@@ -78,6 +80,8 @@ class Dataset:
         ds._c = c
         ds._ids = None
         ds._moods = None
+        ds._nulls = None
+        ds._tracks = None
         return ds
 
     # --- the flat layout ------------------------------------------------------------------
@@ -113,11 +117,16 @@ class Dataset:
 
     @property
     def null_features(self) -> np.ndarray:
-        return np.asarray(self._c.null_features, dtype=bool)
+        if self._nulls is None:
+            self._nulls = np.asarray(self._c.null_features, dtype=bool)
+            self._nulls.flags.writeable = False
+        return self._nulls
 
     @property
     def track_ids(self) -> List[str]:
-        return self._c.track_ids
+        if self._tracks is None:
+            self._tracks = self._c.track_ids
+        return self._tracks
 
     @property
     def moods(self) -> List[List[Moods]]:
@@ -220,6 +229,7 @@ def write_csv(path: PathLike, ds: Dataset, *, threads: int = 0) -> None:
     _core.write_csv(os.fspath(path), ds._c, threads)
 
 
-def _check_threads(threads: int) -> None:
+def _check_threads(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
         raise ValueError(f"threads must be an integer >= 0 (0: all cores), got {threads!r}")
+    return int(threads)

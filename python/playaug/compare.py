@@ -203,7 +203,7 @@ def icc1(x: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     k = int(keep.sum())
     if k < 2:
         return np.full(d, np.nan)
-    group = np.repeat(np.arange(len(sizes)), sizes)
+    group = _song_groups(offsets)
     rows = keep[group]
     xs, gs = x[rows], group[rows]
     n_i = sizes[keep].astype(np.float64)
@@ -271,7 +271,7 @@ class _Moods:
         # segment floor(i * S / n) (contiguous runs in proportion); -1 without segments
         offs = np.asarray(ds.offsets, dtype=np.int64)
         n = np.diff(offs)
-        pl = np.repeat(np.arange(len(n)), n)
+        pl = _song_groups(offs)
         i = np.arange(offs[-1]) - offs[pl]
         s = self.segments_per_playlist[pl]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -539,8 +539,7 @@ def compare(real: Union[Dataset, PathLike], synthetic: Union[Dataset, PathLike],
 
     auc, n_auc = classifier_auc(xr, xs, seed=seed, real_groups=_song_groups(rds.offsets),
                                 synthetic_groups=_song_groups(sds.offsets))
-    ref = tds if tds is not None else rds
-    xref = np.asarray(ref.features, dtype=np.float64)
+    xref = xr if tds is None else np.asarray(tds.features, dtype=np.float64)
     share, dec = copied_share(xs, xref)
 
     holdout_share = None

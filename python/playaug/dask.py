@@ -37,7 +37,7 @@ from dask import delayed
 
 from . import _core, _parquet
 from ._core import DataError
-from ._dataset import Dataset
+from ._dataset import Dataset, _check_threads
 from ._ops import _count, _magnitude, _prob, _seed, augment as _augment, read_catalog
 from ._ops import requery as _requery
 from ._pca import PCA, Moments, _check_device, _default_names
@@ -239,7 +239,7 @@ def moments(source: Any, *, client: Any = None, device: str = "auto", threads: i
     partition computes its moments with the C++ engine, and the partial moments merge in a
     tree of ``split_every``-way merges. One pass over the data."""
     _check_device(device)
-    graph = _moments_graph(source, device, _threads(threads), _check_split_every(split_every))
+    graph = _moments_graph(source, device, _check_threads(threads), _check_split_every(split_every))
     return _compute(graph, client)[0]
 
 
@@ -252,7 +252,7 @@ def fit_pca(source: Any, n_components: Union[int, float, None] = None, *, standa
     the number of partitions or workers: the mean and eigenvalues to about 1e-12 relative,
     the components with the same signs (largest entry of each positive)."""
     _check_device(device)
-    merged, _, names = _compute(_moments_graph(source, device, _threads(threads), _check_split_every(split_every)),
+    merged, _, names = _compute(_moments_graph(source, device, _check_threads(threads), _check_split_every(split_every)),
                                 client)
     if merged.n == 0:
         raise ValueError("a PCA needs at least 2 samples, got 0")
@@ -260,10 +260,6 @@ def fit_pca(source: Any, n_components: Union[int, float, None] = None, *, standa
                             feature_names=list(names) if names else _default_names(merged.dim), device=device)
 
 
-def _threads(threads: int) -> int:
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
-        raise ValueError(f"threads must be an integer >= 0 (0: all cores), got {threads!r}")
-    return int(threads)
 
 
 # --- job-level atomic output directories --------------------------------------------------------
@@ -454,7 +450,7 @@ def augment(source: Any, output: Union[str, os.PathLike], *, copies: int = 1, ph
     _check_device(device)
     opts = dict(copies=_count(copies, "copies"), phi=_prob(phi, "phi"), reverse=_prob(reverse, "reverse"),
                 protuberance=_magnitude(protuberance, "protuberance"), seed=_seed(seed), raw=bool(raw),
-                keep_original=bool(keep_original), device=device, threads=_threads(threads))
+                keep_original=bool(keep_original), device=device, threads=_check_threads(threads))
     return _run_job(source, output, format, overwrite, client, _augment_part, (opts,))
 
 
@@ -480,6 +476,6 @@ def requery(source: Any, output: Union[str, os.PathLike], *, catalog: Union[str,
     if client is not None:
         ref = client.scatter(content, broadcast=True, hash=False)
     opts = dict(genres=[str(g) for g in genres], protuberance=_magnitude(protuberance, "protuberance"),
-                seed=_seed(seed), allow_repeats=bool(allow_repeats), device=device, threads=_threads(threads))
+                seed=_seed(seed), allow_repeats=bool(allow_repeats), device=device, threads=_check_threads(threads))
     return _run_job(source, output, format, overwrite, client, _requery_part,
                     ((key, os.path.basename(path), ref), opts))
