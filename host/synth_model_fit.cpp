@@ -319,14 +319,6 @@ mixture fit_mixture(int threads, const std::vector<double>& R, std::size_t n, st
   return m;
 }
 
-feature_schema schema_of(const std::vector<std::string>& names) {
-  const feature_schema sp = feature_schema::spotify();
-  if (sp.names() == names) return sp;
-  std::vector<feature_spec> specs;
-  for (const auto& n : names) specs.push_back(feature_spec{n});
-  return feature_schema(std::move(specs));
-}
-
 }  // namespace
 
 synth_model fit_synth_model(const resources& res, const dataset& ds, const synth_fit_options& opts) {
@@ -353,13 +345,11 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
 
   // Segment of every song (contiguous runs in proportion): the range of its moods.
   std::vector<std::uint64_t> seg_of(n, 0);
-  std::vector<std::uint32_t> playlist_of(n, 0);
   std::vector<char> has_seg(n, 0);
   for (std::size_t p = 0; p < P; ++p) {
     const std::uint64_t lo = ds.song_offsets[p], hi = ds.song_offsets[p + 1];
     const std::uint64_t S = ds.segment_offsets[p + 1] - ds.segment_offsets[p];
     for (std::uint64_t s = lo; s < hi; ++s) {
-      playlist_of[s] = static_cast<std::uint32_t>(p);
       if (S > 0) {
         seg_of[s] = ds.segment_offsets[p] + (s - lo) * S / (hi - lo);
         has_seg[s] = ds.mood_offsets[seg_of[s] + 1] > ds.mood_offsets[seg_of[s]];
@@ -370,7 +360,6 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
   // 1. Marginals and jittered normal scores.
   std::vector<double> Z(n * d);
   model.marginals.resize(d);
-  std::vector<std::vector<float>> sorted_cols(d);
   detail::parallel_for(threads, d, [&](std::size_t j) {
     std::vector<float> col(n);
     for (std::size_t i = 0; i < n; ++i) col[i] = ds.features[i * d + j];
@@ -455,8 +444,9 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
     }
     compute_segshift();
   }
-  std::vector<double> R(n * d);
-  for (std::size_t i = 0; i < n * d; ++i) R[i] = Z[i] - segshift[i];
+  // The residuals of the mood shifts, in Z's place (Z is not needed after this).
+  std::vector<double> R = std::move(Z);
+  for (std::size_t i = 0; i < n * d; ++i) R[i] -= segshift[i];
   std::vector<double> shift_mean(d, 0.0), shift_var(d, 0.0);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t a = 0; a < d; ++a) shift_mean[a] += segshift[i * d + a] / static_cast<double>(n);
@@ -728,7 +718,7 @@ synth_model fit_synth_model(const resources& res, const std::vector<std::string>
     std::copy(ds.features.begin(), ds.features.end(), all.features.begin() + old);
   }
   if (all.songs() < 2) throw data_error(paths[0], 0, "the data holds fewer than 2 songs; a model needs at least 2");
-  all.schema = schema_of(all.schema.dim() == all.dim ? all.schema.names() : feature_schema::for_dim(all.dim).names());
+  if (all.schema.dim() != all.dim) all.schema = feature_schema::for_dim(all.dim);
   return fit_synth_model(res, all, opts);
 }
 

@@ -129,7 +129,6 @@ dataset requery_rows(const resources& res, const dataset& in, recommender& rec, 
     for (std::size_t p = 0; p < n; ++p) {
       if (left_out[p] == 0) append_row(kept, out, p, out.ids[p] + "#rq");
     }
-    if (kept.songs() == 0) kept.track_ids.clear();
     return kept;
   }
   for (auto& id : out.ids) id += "#rq";
@@ -275,7 +274,6 @@ dataset requery_each_genre(const resources& res, const dataset& in, const genre_
       append_row(out, copies[g], row[g]++, in.ids[p] + "#rq-" + recs.genres()[g]);
     }
   }
-  if (out.songs() == 0) out.track_ids.clear();
   if (summary != nullptr) *summary = std::move(s);
   return out;
 }

@@ -108,7 +108,7 @@ struct synth_fit_options {
   std::uint64_t seed = 0;     ///< initialisation and tie-breaking
 };
 
-/// Fit a model on `data` (every song is held in memory: about (24 d + 8 K) bytes per
+/// Fit a model on `data` (every song is held in memory: about (20 d + 8 K + 9) bytes per
 /// song). Uses res.threads() CPU threads; the result does not depend on them. Throws
 /// usage_error for a dataset without songs, more than 64 features, or mood ids outside
 /// 0..4095.
