@@ -13,7 +13,8 @@ layout (``playaug::dataset``): the ``features`` list offsets are the song offset
 fixed-size lists' values are the ``[songs, d]`` float32 matrix, the two ``moods_states``
 offset arrays are the segment and mood offsets. Writing hands the library's buffers to
 Arrow without copying them; reading hands Arrow's float32 buffer to the library, which
-copies it once into the Dataset it owns (``fit_pca`` reads it in place).
+copies it once into the Dataset it owns (after joining the row groups' buffers into one,
+a second copy, when the file has several; ``fit_pca`` reads each row group in place).
 
 pyarrow is imported on first use, so ``import playaug`` does not need it.
 """
