@@ -9,13 +9,16 @@
 #include "playaug/pca_aggregate.hpp"
 
 #include <benchmark/benchmark.h>
+#include <lapacke.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "detail/blas_threads.hpp"
 #include "playaug/dataset.hpp"
 #include "playaug/moments.hpp"
 #include "playaug/resources.hpp"
@@ -164,6 +167,27 @@ void eig(benchmark::State& state, bool cuda) {
                           static_cast<std::int64_t>(a.size() * sizeof(double)));
 }
 
+/// LAPACK dsyevd on the same matrix as eig(): the reference beside the CPU engine's Jacobi
+/// (host/eig_cpu.cpp), which it uses past jacobi_max_dim.
+void BM_dsyevd_reference(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  std::mt19937_64 gen(d);
+  std::normal_distribution<double> normal;
+  std::vector<double> a(d * d);
+  for (std::size_t i = 0; i < d; ++i) {
+    for (std::size_t j = i; j < d; ++j) a[i * d + j] = a[j * d + i] = normal(gen);
+  }
+  std::vector<double> w(a.size()), values(d);
+  const playaug::detail::single_threaded_blas blas_guard;  // as the engine calls it
+  for (auto _ : state) {
+    std::copy(a.begin(), a.end(), w.begin());
+    const auto n = static_cast<lapack_int>(d);
+    benchmark::DoNotOptimize(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, w.data(), n, values.data()));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(a.size() * sizeof(double)));
+}
+
 // Arguments: CPU threads (0: all cores).
 void BM_fit_pca_cpu(benchmark::State& s) { fit(s, false, static_cast<int>(s.range(0)), false); }
 void BM_fit_pca_standardized_cpu(benchmark::State& s) {
@@ -259,7 +283,8 @@ BENCHMARK(BM_aggregate_pooled_cpu)
     ->UseRealTime();
 BENCHMARK(BM_aggregate_projector_cuda)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_aggregate_pooled_cuda)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_symmetric_eig_cpu)->ArgName("d")->Arg(11)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_symmetric_eig_cpu)->ArgName("d")->Arg(11)->Arg(64)->Arg(65)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dsyevd_reference)->ArgName("d")->Arg(11)->Arg(64)->Arg(65)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_symmetric_eig_cuda)->ArgName("d")->Arg(11)->Arg(64)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -19,6 +19,9 @@
 namespace playaug::cpu_impl {
 
 moments compute_moments(const resources& res, matrix_view<const float> x);
+/// Symmetric eigendecomposition (host/eig_cpu.cpp): Jacobi's method up to this dimension,
+/// relatively accurate for positive definite matrices; LAPACK dsyevd above it.
+inline constexpr std::size_t jacobi_max_dim = 64;
 eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d);
 void transform(const resources& res, const pca_model& model, matrix_view<const float> x,
                matrix_view<float> y);

@@ -1,5 +1,5 @@
 // The CPU half of the PCA aggregate: per playlist, its moments (the compute_moments
-// recipe, one thread) and, for projector, LAPACK dsyevd; the weighted projectors or
+// recipe, one thread) and, for projector, symmetric_eig; the weighted projectors or
 // covariances are summed block by block (aggregate_rule::block_playlists playlists per
 // block, in order) and the block sums in block order, so the result does not depend on the
 // thread count. Parallel across blocks.

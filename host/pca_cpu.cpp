@@ -1,7 +1,5 @@
-// The CPU halves of PCA: LAPACK's dsyevd for the eigendecomposition, float64 projection
-// and reconstruction, and one LAPACK call per playlist for per-playlist PCA.
-
-#include <lapacke.h>
+// The CPU halves of PCA: float64 projection and reconstruction, and one eigendecomposition
+// per playlist for per-playlist PCA (symmetric_eig's CPU half is host/eig_cpu.cpp).
 
 #include <algorithm>
 #include <cstddef>
@@ -18,37 +16,6 @@
 namespace playaug::cpu_impl {
 
 using detail::single_threaded_blas;
-
-eigen_result symmetric_eig(const std::vector<double>& a, std::size_t d) {
-  eigen_result e;
-  if (d == 0) return e;
-  // A symmetric matrix reads the same in either layout; column-major spares LAPACKE a
-  // transposed copy. dsyevd overwrites the matrix with the eigenvectors (columns) and
-  // returns the eigenvalues in ascending order.
-  std::vector<double> w(a);
-  std::vector<double> values(d);
-  const auto n = static_cast<lapack_int>(d);
-  const single_threaded_blas blas_guard;
-  const lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, w.data(), n, values.data());
-  if (info < 0) {
-    throw numeric_error("symmetric_eig: LAPACK dsyevd rejected argument " + std::to_string(-info));
-  }
-  if (info > 0) {
-    throw numeric_error("symmetric_eig: LAPACK dsyevd did not converge (info " +
-                        std::to_string(info) + ")");
-  }
-  e.values.resize(d);
-  e.vectors.resize(d * d);
-  for (std::size_t i = 0; i < d; ++i) {
-    const std::size_t src = d - 1 - i;
-    e.values[i] = values[src];
-    std::copy(w.begin() + static_cast<std::ptrdiff_t>(src * d),
-              w.begin() + static_cast<std::ptrdiff_t>((src + 1) * d),
-              e.vectors.begin() + static_cast<std::ptrdiff_t>(i * d));
-  }
-  canonicalize_signs(e, d);
-  return e;
-}
 
 namespace {
 
@@ -187,8 +154,8 @@ batched_pca fit_pca_per_playlist(const resources& res, matrix_view<const float> 
   out.mean.assign(playlists * d, 0.0);
   out.eigenvalues.assign(playlists * d, 0.0);
   out.components.assign(playlists * d * d, 0.0);
-  // Playlists are small: each is one serial moments pass and one LAPACK call, and the
-  // parallelism is across playlists.
+  // Playlists are small: each is one serial moments pass and one eigendecomposition, and
+  // the parallelism is across playlists (LAPACK, used past jacobi_max_dim, single-threaded).
   const resources serial(backend::cpu, 1);
   const single_threaded_blas blas_guard;
   constexpr std::size_t playlists_per_task = 16;

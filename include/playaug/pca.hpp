@@ -5,7 +5,7 @@
 /// ratios, keep k components, project Y = (X - mu) / scale . P_k^T and reconstruct
 /// X = Y . P_k . scale + mu.
 ///
-/// Conventions shared by the CPU (LAPACK dsyevd) and CUDA (cuSOLVER syevd) engines:
+/// Conventions shared by the CPU (Jacobi, LAPACK dsyevd) and CUDA (cuSOLVER syevd) engines:
 /// eigenvalues in descending order; each eigenvector's sign chosen so that its
 /// largest-magnitude entry is positive (the first such entry on a tie).
 
@@ -27,8 +27,11 @@ struct eigen_result {
   std::vector<double> vectors;  ///< [d x d], row i is the unit eigenvector of values[i]
 };
 
-/// Eigendecomposition of the symmetric [d x d] row-major matrix `a` (host memory).
-/// CPU: LAPACK dsyevd. CUDA: cuSOLVER syevd in float64 on res.stream(). numeric_error if
+/// Eigendecomposition of the symmetric [d x d] row-major matrix `a` (host memory), of which
+/// the lower triangle (a[i * d + j], j <= i) is read. CPU: Jacobi's method for d <= 64,
+/// relatively accurate for positive definite matrices (each eigenvalue to about
+/// kappa(correlation) * eps of itself), LAPACK dsyevd above. CUDA: cuSOLVER syevd in
+/// float64 on res.stream() (each eigenvalue to about eps * the largest). numeric_error if
 /// the solver fails to converge.
 eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, std::size_t d);
 
@@ -148,7 +151,7 @@ void inverse_transform(const resources& res, const pca_model& model,
 /// the mean, all d eigenvalues of its covariance (descending) and the d eigenvectors
 /// (sign convention as above). Playlists with fewer than 2 songs get n < 2, a mean (zeros
 /// when empty) and zero eigenvalues with identity vectors.
-/// CUDA: a segmented moments kernel and cuSOLVER syevjBatched (d <= 32). CPU: LAPACK per
+/// CUDA: a segmented moments kernel and cuSOLVER syevjBatched (d <= 32). CPU: symmetric_eig per
 /// playlist.
 struct batched_pca {
   std::size_t dim = 0;

@@ -29,7 +29,7 @@
 ///
 /// Sums are float64 in a fixed order (playlists in blocks of a fixed size, blocks in
 /// index order; chunks in the order they are added), so results do not depend on the
-/// thread count and are the same run to run. CPU: LAPACK dsyevd per playlist, parallel
+/// thread count and are the same run to run. CPU: symmetric_eig per playlist, parallel
 /// across playlists. CUDA: the segmented moments kernel and cuSOLVER syevjBatched of
 /// fit_pca_per_playlist, then one reduction kernel of the batch's projectors (or its
 /// covariances, without the eigensolver, for pooled) on the device.

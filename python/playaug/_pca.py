@@ -132,7 +132,7 @@ def _as_float32_matrix(x: Any) -> Any:
 
 class PCA:
     """Principal component analysis of song features by the C++ engine (float64 moments,
-    LAPACK ``dsyevd`` on the CPU, cuSOLVER ``syevd`` on a GPU), with scikit-learn's
+    Jacobi's method on the CPU, cuSOLVER ``syevd`` on a GPU: docs/pca.md), with scikit-learn's
     estimator conventions.
 
     Parameters

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -102,7 +104,8 @@ std::vector<double> random_symmetric(std::size_t d, std::uint32_t seed) {
 
 TEST(SymmetricEig, SolvesTheEigenEquationInDescendingOrder) {
   const resources res(backend::cpu, 1);
-  for (const std::size_t d : {1u, 2u, 3u, 11u, 32u, 50u}) {
+  // Both sides of the switch from Jacobi to LAPACK (host/eig_cpu.cpp: jacobi_max_dim = 64).
+  for (const std::size_t d : {1u, 2u, 3u, 11u, 32u, 50u, 64u, 65u}) {
     const auto a = random_symmetric(d, static_cast<std::uint32_t>(d));
     const auto e = playaug::symmetric_eig(res, a, d);
     ASSERT_EQ(e.values.size(), d);
@@ -143,6 +146,61 @@ TEST(SymmetricEig, KnownTwoByTwoAndDiagonal) {
   const auto diag = playaug::symmetric_eig(res, {1.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 3.0}, 3);
   EXPECT_EQ(diag.values, (std::vector<double>{5.0, 3.0, 1.0}));
   EXPECT_EQ(diag.vectors, (std::vector<double>{0, 1, 0, 0, 0, 1, 1, 0, 0}));
+}
+
+TEST(SymmetricEig, GradedPositiveDefiniteMatrixToRelativeAccuracy) {
+  // A covariance of unstandardized features is graded: variances from 2^20 down to 2^-20.
+  // Direct sum of 2 x 2 blocks [[a, b], [b, c]] with a = 2^(4k+4), c = 3 * 2^-(4k+4),
+  // b = 1/2 (correlation 0.29), and 1 x 1 blocks, its rows and columns interleaved
+  // by a fixed permutation. Every entry is exact in float64, and each block's eigenvalues
+  // have a closed form, evaluated in long double: lambda_+ = (a + c) / 2 + sqrt(((a - c) / 2)^2
+  // + b^2), lambda_- = (a c - b^2) / lambda_+ (no cancellation). Every eigenvalue, from 2^20
+  // down to 2^-20, to a few eps relative. (The dense graded case, where a Householder
+  // solver loses the small eigenvalues, is checked against 50-digit arithmetic in
+  // python/tests/test_pca.py.)
+  const std::size_t d = 11;
+  const std::size_t perm[d] = {3, 9, 0, 6, 1, 10, 4, 7, 2, 8, 5};
+  std::vector<double> a(d * d, 0.0);
+  std::vector<long double> expect;
+  auto put = [&](std::size_t i, std::size_t j, double v) {
+    a[perm[i] * d + perm[j]] = v;
+    a[perm[j] * d + perm[i]] = v;
+  };
+  for (int k = 0; k < 5; ++k) {  // blocks at rows (2k, 2k + 1)
+    const double av = std::ldexp(1.0, 4 * k + 4);         // 2^4 .. 2^20
+    const double cv = 3.0 * std::ldexp(1.0, -(4 * k + 4));  // 3 * 2^-4 .. 3 * 2^-20
+    const double bv = 0.5;
+    put(2 * k, 2 * k, av);
+    put(2 * k + 1, 2 * k + 1, cv);
+    put(2 * k, 2 * k + 1, bv);
+    const long double la = av, lc = cv, lb = bv;
+    const long double plus = (la + lc) / 2 + std::sqrt(((la - lc) / 2) * ((la - lc) / 2) + lb * lb);
+    expect.push_back(plus);
+    expect.push_back((la * lc - lb * lb) / plus);
+  }
+  put(10, 10, std::ldexp(1.0, -20));
+  expect.push_back(std::ldexp(1.0L, -20));
+  std::sort(expect.begin(), expect.end(), std::greater<long double>());
+  const resources res(backend::cpu, 1);
+  const auto e = playaug::symmetric_eig(res, a, d);
+  for (std::size_t i = 0; i < d; ++i) {
+    const auto rel = std::fabs(static_cast<long double>(e.values[i]) - expect[i]) / expect[i];
+    EXPECT_LE(static_cast<double>(rel), 8 * DBL_EPSILON) << "eigenvalue " << i << " = " << e.values[i];
+  }
+}
+
+TEST(SymmetricEig, ReadsTheLowerTriangleOnly) {
+  const resources res(backend::cpu, 1);
+  for (const std::size_t d : {3u, 65u}) {  // Jacobi and LAPACK
+    auto a = random_symmetric(d, 7);
+    const auto ref = playaug::symmetric_eig(res, a, d);
+    for (std::size_t i = 0; i < d; ++i) {
+      for (std::size_t j = i + 1; j < d; ++j) a[i * d + j] = 1e6;  // the upper triangle is ignored
+    }
+    const auto e = playaug::symmetric_eig(res, a, d);
+    EXPECT_EQ(e.values, ref.values) << "d=" << d;
+    EXPECT_EQ(e.vectors, ref.vectors) << "d=" << d;
+  }
 }
 
 TEST(SymmetricEig, SignConventionPicksTheFirstLargestEntry) {
