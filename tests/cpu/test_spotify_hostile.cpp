@@ -269,6 +269,10 @@ class fake_server {
   std::string access_token = "tokA1b2C3d4E5f6G7h8";
 
   fake_server() {
+    // A server thread for every connection the tests open (up to 16 workers keep theirs
+    // alive): with httplib's default pool (max(8, cores - 1) threads) a client could wait
+    // for a free thread longer than its timeout on a loaded 2-core machine.
+    svr_.new_task_queue = [] { return new httplib::ThreadPool(64); };
     svr_.Post("/api/token", [this](const httplib::Request& req, httplib::Response& res) {
       ++token_calls;
       if (on_token) return on_token(req, res);
