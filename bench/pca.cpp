@@ -149,16 +149,22 @@ void aggregate(benchmark::State& state, bool cuda, int threads, playaug::pca_met
       benchmark::Counter::kIsRate);
 }
 
-void eig(benchmark::State& state, bool cuda) {
-  std::unique_ptr<playaug::resources> res;
-  if (!make_resources(state, cuda, 1, res)) return;
-  const auto d = static_cast<std::size_t>(state.range(0));
+/// A symmetric [d x d] matrix of standard normal entries, the same for every row of a d.
+std::vector<double> random_symmetric(std::size_t d) {
   std::mt19937_64 gen(d);
   std::normal_distribution<double> normal;
   std::vector<double> a(d * d);
   for (std::size_t i = 0; i < d; ++i) {
     for (std::size_t j = i; j < d; ++j) a[i * d + j] = a[j * d + i] = normal(gen);
   }
+  return a;
+}
+
+void eig(benchmark::State& state, bool cuda) {
+  std::unique_ptr<playaug::resources> res;
+  if (!make_resources(state, cuda, 1, res)) return;
+  const auto d = static_cast<std::size_t>(state.range(0));
+  const std::vector<double> a = random_symmetric(d);
   for (auto _ : state) {
     playaug::eigen_result e = playaug::symmetric_eig(*res, a, d);
     benchmark::DoNotOptimize(e.vectors.data());
@@ -171,12 +177,7 @@ void eig(benchmark::State& state, bool cuda) {
 /// (host/eig_cpu.cpp), which it uses past jacobi_max_dim.
 void BM_dsyevd_reference(benchmark::State& state) {
   const auto d = static_cast<std::size_t>(state.range(0));
-  std::mt19937_64 gen(d);
-  std::normal_distribution<double> normal;
-  std::vector<double> a(d * d);
-  for (std::size_t i = 0; i < d; ++i) {
-    for (std::size_t j = i; j < d; ++j) a[i * d + j] = a[j * d + i] = normal(gen);
-  }
+  const std::vector<double> a = random_symmetric(d);
   std::vector<double> w(a.size()), values(d);
   const playaug::detail::single_threaded_blas blas_guard;  // as the engine calls it
   for (auto _ : state) {
