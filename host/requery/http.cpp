@@ -27,7 +27,9 @@ std::string http_client::escape(std::string_view s) {
   out.reserve(s.size());
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    // RFC 3986's unreserved characters, in ASCII whatever the locale
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (alnum || c == '-' || c == '_' || c == '.' || c == '~') {
       out.push_back(ch);
     } else {
       out.push_back('%');

@@ -2,6 +2,8 @@
 
 #include "redact.hpp"
 
+#include "http.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -30,20 +32,6 @@ bool delimiter(unsigned char c) {
 }
 
 bool printable(unsigned char c) { return c > 0x20 && c < 0x7f; }
-
-std::string percent_encoded(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (alnum(ch) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-  }
-  return out;
-}
 
 // The body of a JSON string literal holding `s`; `slash` also escapes '/' as "\/".
 std::string json_escaped(std::string_view s, bool slash) {
@@ -106,7 +94,7 @@ void redactor::add(std::string_view s) {
 
 void redactor::add_credential(std::string_view s) {
   add(s);
-  add(percent_encoded(s));
+  add(http_client::escape(s));  // as a form body or query sends it
   add(json_escaped(s, false));
   add(json_escaped(s, true));
 }

@@ -16,6 +16,7 @@
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -609,11 +610,13 @@ NB_MODULE(_core, m) {
   m.def("read_catalog", [](const std::string& path) { return read_catalog(path); }, "path"_a, release_gil());
 
   m.def("requery",
-        [](const dataset& ds, const track_catalog& catalog, std::vector<std::string> genres, float p,
+        // The catalog arrives as a shared_ptr that holds the Python object: searched in
+        // place, never copied (a requery call per training step costs no catalog copy).
+        [](const dataset& ds, std::shared_ptr<track_catalog> catalog, std::vector<std::string> genres, float p,
            std::uint64_t seed, bool allow_repeats, std::function<void(std::uint64_t, std::uint64_t)> progress,
            std::uint64_t first_playlist, const std::string& device, int threads) {
           resources res(parse_backend(device), threads);
-          catalog_recommender rec(catalog, genres);
+          catalog_recommender rec(std::shared_ptr<const track_catalog>(std::move(catalog)), genres);
           return requery(res, ds, rec, requery_params_of(p, seed, allow_repeats, std::move(progress)),
                          first_playlist);
         },
@@ -621,12 +624,12 @@ NB_MODULE(_core, m) {
         "first_playlist"_a, "device"_a, "threads"_a, release_gil());
 
   m.def("requery_each_genre",
-        [](const dataset& ds, const track_catalog& catalog, std::vector<std::string> genres, float p,
+        [](const dataset& ds, std::shared_ptr<track_catalog> catalog, std::vector<std::string> genres, float p,
            std::uint64_t seed, bool allow_repeats, std::function<void(std::uint64_t, std::uint64_t)> progress,
            std::uint64_t first_playlist, const std::string& device, int threads) {
           resources res(parse_backend(device), threads);
           const genre_recommenders recs =
-              genre_recommenders::from_catalog(std::make_shared<const track_catalog>(catalog), std::move(genres));
+              genre_recommenders::from_catalog(std::shared_ptr<const track_catalog>(std::move(catalog)), std::move(genres));
           return requery_each_genre(res, ds, recs, requery_params_of(p, seed, allow_repeats, std::move(progress)),
                                     first_playlist);
         },
