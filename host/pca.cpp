@@ -21,6 +21,7 @@
 #include "cuda_impl.hpp"
 #include "detail/expects.hpp"
 #include "detail/memory.hpp"
+#include "detail/variance_rule.hpp"
 #include "playaug/error.hpp"
 #include "playaug/io.hpp"
 
@@ -190,14 +191,8 @@ pca_model fit_pca(const resources& res, const moments& m, const pca_options& opt
   if (opts.components) {
     k = *opts.components;
   } else if (opts.variance) {
-    double cumulative = 0.0;
-    for (std::size_t i = 0; i < d; ++i) {
-      cumulative += model.explained_variance_ratio[i];
-      if (cumulative > *opts.variance) {
-        k = i + 1;
-        break;
-      }
-    }
+    k = static_cast<std::size_t>(detail::components_for_variance(e.values.data(), 1, static_cast<int>(d),
+                                                                 *opts.variance));
   }
   model.eigenvalues = std::move(e.values);
   model.n_components = k;

@@ -12,6 +12,7 @@
 #include "cpu_impl.hpp"
 #include "cuda_impl.hpp"
 #include "detail/expects.hpp"
+#include "detail/variance_rule.hpp"
 #include "playaug/error.hpp"
 
 namespace playaug {
@@ -180,16 +181,8 @@ pca_model pca_aggregator::fit(const resources& res, const std::vector<std::strin
     const double mean_rank = sum_.rank_weight / sum_.weight;
     k = static_cast<std::size_t>(std::clamp(std::floor(mean_rank + 0.5), 1.0, static_cast<double>(d)));
   } else if (opts_.variance) {
-    double total = 0.0;
-    for (const double v : e.values) total += v;
-    double cumulative = 0.0;
-    for (std::size_t i = 0; i < d && total > 0.0; ++i) {
-      cumulative += e.values[i] / total;
-      if (cumulative > *opts_.variance) {
-        k = i + 1;
-        break;
-      }
-    }
+    k = static_cast<std::size_t>(detail::components_for_variance(e.values.data(), 1, static_cast<int>(d),
+                                                                 *opts_.variance));
   }
 
   // The share of the songs' variance along each component: v^T S v / trace(S).

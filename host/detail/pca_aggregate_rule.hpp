@@ -9,6 +9,7 @@
 
 #include "playaug/pca.hpp"
 #include "playaug/pca_aggregate.hpp"
+#include "detail/variance_rule.hpp"
 #include "playaug/random.hpp"  // PLAYAUG_HD
 
 namespace playaug::detail::aggregate_rule {
@@ -40,24 +41,7 @@ PLAYAUG_HD int playlist_rank(bool pooled, const double* largest, std::ptrdiff_t 
   const double top = largest[0] > 0.0 ? largest[0] : 0.0;
   if (!(top > 0.0)) return low_rank;
   int k = components;
-  if (k == 0) {
-    // fit_pca's rule: the smallest k whose cumulative ratio, summed in order, exceeds F.
-    double total = 0.0;
-    for (int i = 0; i < d; ++i) {
-      const double v = largest[i * step];
-      total += v > 0.0 ? v : 0.0;
-    }
-    k = d;
-    double cumulative = 0.0;
-    for (int i = 0; i < d; ++i) {
-      const double v = largest[i * step];
-      cumulative += (v > 0.0 ? v : 0.0) / total;
-      if (cumulative > variance) {
-        k = i + 1;
-        break;
-      }
-    }
-  }
+  if (k == 0) k = components_for_variance(largest, step, d, variance);  // fit_pca's rule
   const double kth = largest[(k - 1) * step];
   if (!(kth > tolerance * top)) return low_rank;
   if (n < static_cast<std::uint64_t>(k) + 1) return too_few_songs;
