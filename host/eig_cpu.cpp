@@ -15,13 +15,15 @@
 // agrees with it to about 1e-13 relative (docs/scale-out.md).
 //
 // The recipe (every choice fixed, so that the result depends on the matrix alone):
-//   A = the lower triangle of a (row-major), mirrored; V = I
+//   A = the lower triangle of a (row-major), kept as an upper triangle; V = I
 //   sweep: for p = 0..d-2, q = p+1..d-1 (row-cyclic): if a_pq != 0 and
-//          |a_pq| > eps * sqrt(|a_pp| |a_qq|), rotate (p, q) to annihilate a_pq, with
+//          |a_pq| > eps * sqrt(|a_pp| |a_qq|), and, in the first 3 sweeps, |a_pq| is at
+//          least 0.2 * sum_{i<j} |a_ij| / d^2, rotate (p, q) to annihilate a_pq, with
 //          Rutishauser's formulas: theta = (a_qq - a_pp) / (2 a_pq),
 //          t = sign(theta) / (|theta| + sqrt(theta^2 + 1))  (1 / (2 theta) past 1e150),
-//          c = 1 / sqrt(t^2 + 1), s = t c, tau = s / (1 + c)
-//   until a sweep rotates nothing (at most max_sweeps; numeric_error past them)
+//          s = t / sqrt(t^2 + 1), tau = t / (sqrt(t^2 + 1) + 1)  (= s / (1 + c))
+//   until a sweep after the first 3 rotates nothing (at most max_sweeps; numeric_error
+//   past them)
 //   eigenvalues: the diagonal, descending (ties in index order); eigenvectors: V's columns
 
 #include <lapacke.h>
@@ -43,60 +45,68 @@ namespace {
 
 /// Sweeps before Jacobi gives up; it converges quadratically, in 6 to 10 sweeps for d <= 64.
 constexpr int max_sweeps = 64;
+/// Sweeps that leave the small pairs for later (see jacobi_eig).
+constexpr int early_sweeps = 3;
 
 /// Cyclic Jacobi on the row-major symmetric [d x d] matrix `a`, of which the lower
 /// triangle is read (what LAPACK's and cuSOLVER's column-major 'U' read).
 eigen_result jacobi_eig(const std::vector<double>& a, std::size_t d) {
-  std::vector<double> m(d * d);
+  // m holds the upper triangle (i <= j) of the working matrix; the rest is not used.
+  std::vector<double> m(d * d, 0.0);
   for (std::size_t i = 0; i < d; ++i) {
-    for (std::size_t j = 0; j <= i; ++j) m[i * d + j] = m[j * d + i] = a[i * d + j];
+    for (std::size_t j = 0; j <= i; ++j) m[j * d + i] = a[i * d + j];
   }
   // vt holds V transposed: row p is column p of V, so both updates of a rotation are
   // contiguous.
   std::vector<double> vt(d * d, 0.0);
   for (std::size_t i = 0; i < d; ++i) vt[i * d + i] = 1.0;
+  auto at = [&](std::size_t i, std::size_t j) -> double& { return m[i * d + j]; };  // i <= j
 
   bool converged = false;
   for (int sweep = 0; sweep < max_sweeps && !converged; ++sweep) {
-    converged = true;
+    // The first sweeps skip the pairs below a fifth of the mean off-diagonal magnitude
+    // (the largest ones first: fewer rotations in all); convergence is only declared by a
+    // sweep that tests every pair against the final rule.
+    double skip_below = 0.0;
+    if (sweep < early_sweeps) {
+      double off = 0.0;
+      for (std::size_t p = 0; p + 1 < d; ++p) {
+        for (std::size_t q = p + 1; q < d; ++q) off += std::fabs(at(p, q));
+      }
+      skip_below = 0.2 * off / static_cast<double>(d * d);
+    }
+    converged = sweep >= early_sweeps;
     for (std::size_t p = 0; p + 1 < d; ++p) {
       for (std::size_t q = p + 1; q < d; ++q) {
-        const double apq = m[p * d + q];
+        const double apq = at(p, q);
         if (apq == 0.0) continue;
-        const double app = m[p * d + p];
-        const double aqq = m[q * d + q];
+        const double app = at(p, p);
+        const double aqq = at(q, q);
         if (std::fabs(apq) <= DBL_EPSILON * std::sqrt(std::fabs(app)) * std::sqrt(std::fabs(aqq))) continue;
         converged = false;
+        if (std::fabs(apq) < skip_below) continue;
         const double theta = (aqq - app) / (2.0 * apq);
         const double t = std::fabs(theta) > 1e150
                              ? 1.0 / (2.0 * theta)
                              : std::copysign(1.0, theta) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
-        const double c = 1.0 / std::sqrt(t * t + 1.0);
-        const double s = t * c;
-        const double tau = s / (1.0 + c);
-        m[p * d + p] = app - t * apq;
-        m[q * d + q] = aqq + t * apq;
-        m[p * d + q] = m[q * d + p] = 0.0;
-        // Rows p and q of the full symmetric matrix (contiguous), mirrored into columns.
-        double* mp = m.data() + p * d;
-        double* mq = m.data() + q * d;
-        auto rotate = [&](std::size_t r) {
-          const double g = mp[r];
-          const double h = mq[r];
-          mp[r] = m[r * d + p] = g - s * (h + g * tau);
-          mq[r] = m[r * d + q] = h + s * (g - h * tau);
+        const double root = std::sqrt(t * t + 1.0);  // 1 / c
+        const double s = t / root;
+        const double tau = t / (root + 1.0);  // s / (1 + c), without waiting for s and c
+        at(p, p) = app - t * apq;
+        at(q, q) = aqq + t * apq;
+        at(p, q) = 0.0;
+        auto rotate = [s, tau](double& g, double& h) {
+          const double gv = g;
+          const double hv = h;
+          g = gv - s * (hv + gv * tau);
+          h = hv + s * (gv - hv * tau);
         };
-        for (std::size_t r = 0; r < p; ++r) rotate(r);
-        for (std::size_t r = p + 1; r < q; ++r) rotate(r);
-        for (std::size_t r = q + 1; r < d; ++r) rotate(r);
+        for (std::size_t r = 0; r < p; ++r) rotate(at(r, p), at(r, q));
+        for (std::size_t r = p + 1; r < q; ++r) rotate(at(p, r), at(r, q));
+        for (std::size_t r = q + 1; r < d; ++r) rotate(at(p, r), at(q, r));
         double* vp = vt.data() + p * d;
         double* vq = vt.data() + q * d;
-        for (std::size_t r = 0; r < d; ++r) {
-          const double g = vp[r];
-          const double h = vq[r];
-          vp[r] = g - s * (h + g * tau);
-          vq[r] = h + s * (g - h * tau);
-        }
+        for (std::size_t r = 0; r < d; ++r) rotate(vp[r], vq[r]);
       }
     }
   }
