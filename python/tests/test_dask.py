@@ -109,6 +109,18 @@ def test_fit_equals_the_single_process_fit(client, tmp_path, real_playlists, k):
     assert_same_fit(pdask.fit_pca(frame, 3, client=client), ref)
 
 
+def test_fit_does_not_depend_on_many_partitions_either(client, real_playlists):
+    # Down to 126 songs a partition, with 2-way merges (a tree of depth 8): every
+    # eigenvalue of the unstandardized fit, the smallest (10^5 times below the largest)
+    # included, still equals the single-process fit to 1e-12 relative.
+    ds = playaug.read_csv(real_playlists)
+    ref = playaug.PCA(device="cpu").fit(real_playlists)
+    assert ref.eigenvalues_[0] / ref.eigenvalues_[-1] > 1e4
+    for k in (16, 64, 256):
+        x = da.from_array(ds.features, chunks=(-(-ds.n_songs // k), 11))
+        assert_same_fit(pdask.fit_pca(x, client=client, split_every=2, device="cpu"), ref)
+
+
 def test_fit_merges_in_a_tree_and_matches_numpy(client, sample):
     # 300 playlists' songs in 9 blocks with 2-way merges: a tree of depth 4. Against numpy's
     # float64 covariance (independent of playaug): eigenvalues to 1e-12 of the largest
