@@ -2,9 +2,13 @@
 """Synthetic-data fidelity beside SDV, side by side in one run (docs/benchmarks/synth.md).
 
 The held-out protocol: the real playlists are split in two halves by a seeded random
-permutation of the playlists (playaug.compare.holdout_split); each generator is fitted on
-one half ("train") and generates as many playlists as the other half ("held-out") has;
-playaug.compare(held_out, synthetic, train=train) scores it. Rows:
+permutation of the playlists (playaug.compare.holdout_split, seeds 0..--splits-1); each
+generator is fitted on one half ("train") and generates --factor times as many playlists
+as the other half ("held-out") has; playaug.compare(held_out, synthetic, train=train,
+seed=split) scores it, and the table gives the mean and standard deviation over the
+splits. (How much a single 236-playlist draw moves the numbers: bench/synth_noise.py,
+docs/benchmarks/synth-noise.md.) PAR, which samples sequence by sequence, runs on the
+first split only, with as many playlists as the held-out half. Rows:
 
   real vs real     the training half itself against the held-out half: the floor
   playaug synth    the rule-based generator (nothing to fit)
@@ -27,7 +31,8 @@ SDV is a benchmark-only dependency: `scripts/install-deps --pip sdv`; its rows a
 when it is absent.
 
     .venv/bin/python bench/synth_fidelity.py [--data ../shared/data/spotify-songs/playlists.csv]
-        [--cli build/playaug] [--seed 0] [--songs 1000000] [--out docs/benchmarks/synth.md]
+        [--cli build/playaug] [--splits 5] [--factor 8] [--seed 0] [--songs 1000000]
+        [--out docs/benchmarks/synth.md]
 """
 
 from __future__ import annotations
@@ -154,10 +159,10 @@ class Learned:
     def __init__(self, cli):
         self.cli = cli
 
-    def fit(self, train_path, train, workdir):
+    def fit(self, train_path, train, workdir, seed=0):
         self.model = os.path.join(workdir, "synth-model.json")
         self.mean_length = float(np.mean(np.diff(train.offsets)))
-        _, t = timed(run_cli, self.cli, "fit-synth", train_path, "-o", self.model)
+        _, t = timed(run_cli, self.cli, "fit-synth", train_path, "-o", self.model, "--seed", seed, "-q")
         return t
 
     def sample(self, n_playlists, n_songs, seed, workdir):
@@ -229,6 +234,7 @@ class SdvCopula:
 
 class SdvPar:
     name = "SDV PARSynthesizer"
+    first_split_only = True  # it fits for minutes and samples sequence by sequence
 
     def __init__(self, epochs, budget):
         self.max_epochs = epochs
@@ -285,39 +291,86 @@ class SdvPar:
 
 # --- the suites ------------------------------------------------------------------------------
 
-def run_suite(data, label, generators, args, workdir, with_times):
-    train, hold = holdout_split(data, args.seed)
-    train_path = os.path.join(workdir, f"{label}-train.csv")
-    playaug.write_csv(train_path, train)
-    rows = []
-    print(f"[{label}] train {len(train)} playlists / {train.n_songs} songs, held-out {len(hold)} / {hold.n_songs}",
-          file=sys.stderr)
-    rep, t = timed(playaug.compare, hold, train, seed=args.seed)
-    rows.append({"name": "real vs real (the other half)", "report": rep.to_dict(), "compare_s": t})
-    for gen in generators:
-        row = {"name": gen.name}
-        try:
-            fit_s = gen.fit(train_path, train, workdir)
-            synth, gen_s = timed(gen.sample, len(hold), hold.n_songs, args.seed + 1, workdir)
-            rep, t = timed(playaug.compare, hold, synth, train=train, seed=args.seed)
-            row.update(name=gen.name, fit_s=fit_s, report=rep.to_dict(), compare_s=t)
-            if with_times:
-                g_s, songs, note = gen.time_songs(args.songs, args.seed + 2, workdir)
-                row.update(gen_s=g_s, gen_songs=songs, gen_note=note)
-        except ImportError as e:
-            row["skipped"] = f"not installed ({e.name}): scripts/install-deps --pip sdv"
-        except Skip as e:
-            row["skipped"] = str(e)
-        except Exception as e:  # noqa: BLE001  a generator that fails is reported, not fatal
-            row["skipped"] = f"{type(e).__name__}: {e}"
-        print(f"[{label}] {row['name']}: " + (row.get("skipped") or
-              f"AUC {row['report']['classifier_auc']:.3f}, KS {row['report']['ks_mean']:.3f}"), file=sys.stderr)
-        rows.append(row)
-    return {"label": label, "train_playlists": len(train), "train_songs": train.n_songs,
-            "holdout_playlists": len(hold), "holdout_songs": hold.n_songs, "rows": rows}
+def run_suite(data, label, generators, args, workdir, with_times, splits, factor):
+    """Rows of reports: split i (holdout_split seed args.seed + i) fits each generator on its
+    training half and scores factor x the held-out playlists against the held-out half.
+    Timings (with_times) on the first split only."""
+    rows = [{"name": "real vs real (the other half)", "reports": []}] + [{"name": g.name, "reports": []}
+                                                                         for g in generators]
+    halves = []
+    for i in range(splits):
+        split = args.seed + i
+        train, hold = holdout_split(data, split)
+        halves.append((len(train), train.n_songs, len(hold), hold.n_songs))
+        train_path = os.path.join(workdir, f"{label}-train.csv")
+        playaug.write_csv(train_path, train)
+        print(f"[{label} split {split}] train {len(train)} playlists / {train.n_songs} songs, held-out {len(hold)} / "
+              f"{hold.n_songs}", file=sys.stderr)
+        rep, t = timed(playaug.compare, hold, train, seed=split)
+        rows[0]["reports"].append(rep.to_dict())
+        for gen, row in zip(generators, rows[1:]):
+            if "skipped" in row or (i > 0 and getattr(gen, "first_split_only", False)):
+                continue
+            f = 1 if getattr(gen, "first_split_only", False) else factor
+            try:
+                fit_s = gen.fit(train_path, train, workdir, split) if isinstance(gen, Learned) else \
+                    gen.fit(train_path, train, workdir)
+                synth, gen_s = timed(gen.sample, round(f * len(hold)), round(f * hold.n_songs), 1000 + split, workdir)
+                rep, t = timed(playaug.compare, hold, synth, train=train, seed=split)
+                row["reports"].append(rep.to_dict())
+                row["name"] = gen.name
+                row["factor"] = f
+                if i == 0:
+                    row["fit_s"] = fit_s
+                    if with_times:
+                        g_s, songs, note = gen.time_songs(args.songs, args.seed + 2, workdir)
+                        row.update(gen_s=g_s, gen_songs=songs, gen_note=note)
+            except ImportError as e:
+                row["skipped"] = f"not installed ({e.name}): scripts/install-deps --pip sdv"
+            except Skip as e:
+                row["skipped"] = str(e)
+            except Exception as e:  # noqa: BLE001  a generator that fails is reported, not fatal
+                row["skipped"] = f"{type(e).__name__}: {e}"
+            print(f"[{label} split {split}] {row['name']}: " + (row.get("skipped") or
+                  f"AUC {row['reports'][-1]['classifier_auc']:.3f}, KS {row['reports'][-1]['ks_mean']:.3f}"),
+                  file=sys.stderr)
+    for row in rows:
+        if row["reports"]:
+            row["report"] = summary(row["reports"])
+    first = halves[0]
+    return {"label": label, "splits": splits, "factor": factor, "train_playlists": first[0], "train_songs": first[1],
+            "holdout_playlists": first[2], "holdout_songs": first[3], "halves": halves, "rows": rows}
+
+
+def summary(reports):
+    """Mean and sample sd over the splits of every number in the reports (n/a stays n/a);
+    the DCR numbers as means."""
+    def ms(key):
+        v = [r[key] for r in reports if r.get(key) is not None]
+        if not v:
+            return None
+        return [float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else None]
+    keys = ["classifier_auc", "ks_mean", "ks_max", "spearman_max_diff", "icc_mean_abs_diff", "length_ks",
+            "copied_share", "mood_mean_mean_diff", "mood_mean_max_diff", "transition_tv", "first_segment_tv",
+            "segments_tv"]
+    out = {k: ms(k) for k in keys}
+    out["copied_reference"] = reports[0]["copied_reference"]
+    out["splits"] = len(reports)
+    out["ks"] = np.mean([r["ks"] for r in reports], axis=0).tolist()
+    if reports[0].get("dcr"):
+        out["dcr"] = {"synthetic_p5": float(np.mean([r["dcr"]["synthetic"][0] for r in reports])),
+                      "holdout_p5": float(np.mean([r["dcr"]["holdout"][0] for r in reports])),
+                      "share_below_holdout_p5": float(np.mean([r["dcr"]["share_below_holdout_p5"] for r in reports]))}
+    return out
 
 
 def fmt(v, digits=3, pct=False):
+    """A number, or [mean, sd] as "mean ± sd" (sd None: one split)."""
+    if isinstance(v, list):
+        m, sd = v
+        if sd is None:
+            return fmt(m, digits, pct)
+        return f"{100 * m:.2f} ± {100 * sd:.2f} %" if pct else f"{m:.{digits}f} ± {sd:.{digits}f}"
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     return f"{100 * v:.2f} %" if pct else f"{v:.{digits}f}"
