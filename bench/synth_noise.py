@@ -73,7 +73,16 @@ def main():
     ap.add_argument("--sizes", default="1,4,8", help="synthetic playlists as multiples of the held-out half")
     ap.add_argument("--fit-args", default="", help="extra arguments of playaug fit-synth")
     ap.add_argument("--out", default=None, help="markdown file to write (default: print only)")
+    ap.add_argument("--from-json", default=None, help="only rewrite --out from the raw results of an earlier run")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            raw = json.load(f)
+        raw.setdefault("feature_names", list(playaug.read_csv(raw["args"]["data"]).feature_names))
+        if os.path.isabs(raw["args"]["data"]):
+            raw["args"]["data"] = os.path.relpath(raw["args"]["data"], REPO)
+        write(args.out, markdown(raw["summary"], raw["args"], raw["feature_names"]), raw)
+        return
     warnings.filterwarnings("ignore")
     sizes = [float(s) for s in args.sizes.split(",")]
     real = playaug.read_csv(args.data)
@@ -98,9 +107,50 @@ def main():
                 print(f"split {split} size {m:g}x: AUC {rep['classifier_auc']:.3f} KS {rep['ks_mean']:.3f}/"
                       f"{rep['ks_max']:.3f} len {rep['length_ks']:.3f}", file=sys.stderr)
     summary = {k: summarize(v) for k, v in rows.items()}
+    raw = {"args": {**vars(args), "data": os.path.relpath(os.path.abspath(args.data), REPO)}, "feature_names": names,
+           "summary": summary}
+    md = markdown(summary, vars(args), names)
+    print(md)
+    if args.out:
+        write(args.out, md, raw)
+
+
+def write(out, md, raw):
+    with open(out + ".tmp", "w") as f:
+        f.write(md)
+    os.replace(out + ".tmp", out)
+    js = os.path.splitext(out)[0] + ".json"
+    with open(js + ".tmp", "w") as f:
+        json.dump(raw, f, indent=1)
+        f.write("\n")
+    os.replace(js + ".tmp", js)
+
+
+def markdown(summary, args, names):
+    data = os.path.relpath(args["data"], REPO) if os.path.isabs(args["data"]) else args["data"]
     lines = [
-        f"Splits: holdout_split seeds 0..{args.splits - 1} of `{os.path.relpath(os.path.abspath(args.data), REPO)}`; "
-        f"fit-synth {args.fit_args or '(defaults)'} --seed SPLIT; mean ± sd over the splits.",
+        "# Synthetic data: how noisy the held-out numbers are",
+        "",
+        "`bench/synth_noise.py` fits the learned generator (`playaug fit-synth "
+        f"{args['fit_args'] + ' ' if args['fit_args'] else ''}--seed SPLIT`) on the training half of "
+        f"{args['splits']} held-out splits",
+        f"of `{data}` (`playaug.compare.holdout_split` seeds 0..{args['splits'] - 1}), generates synthetic sets of",
+        "several sizes (multiples of the held-out half's playlist count; `playaug synth --seed",
+        "1000 + SPLIT`) and scores each with `playaug.compare(held_out, synthetic, train=train,",
+        "seed=SPLIT)`. The real-vs-real row compares the two halves of each split. Each cell is",
+        "the mean ± standard deviation over the splits.",
+        "",
+        "The sd of the real-vs-real row is the noise of the split alone; the sd of a 1x row adds",
+        "the sampling noise of a synthetic set as small as the held-out half. The split-to-split",
+        "noise is what the protocol of [synth.md](synth.md) averages over (5 splits, reported as",
+        "mean ± sd), and the synthetic sampling noise what its 8x synthetic sets make small.",
+        "",
+        "Reproduce:",
+        "",
+        "```",
+        f"PLAYAUG_CLI=build/playaug .venv/bin/python bench/synth_noise.py --splits {args['splits']} --sizes {args['sizes']} "
+        f"--out docs/benchmarks/synth-noise.md" + (f" --fit-args \"{args['fit_args']}\"" if args["fit_args"] else ""),
+        "```",
         "",
         "| rows | " + " | ".join(label for _, label, _ in METRICS) + " |",
         "| --- |" + " --- |" * len(METRICS),
@@ -112,15 +162,7 @@ def main():
               "| rows | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for name, s in summary.items():
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in s["ks_per_feature"]) + " |")
-    md = "\n".join(lines) + "\n"
-    print(md)
-    if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            f.write(md)
-        os.replace(args.out + ".tmp", args.out)
-        with open(os.path.splitext(args.out)[0] + ".json.tmp", "w") as f:
-            json.dump({"args": vars(args), "summary": summary}, f, indent=1)
-        os.replace(os.path.splitext(args.out)[0] + ".json.tmp", os.path.splitext(args.out)[0] + ".json")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

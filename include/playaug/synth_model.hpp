@@ -16,7 +16,9 @@
 ///   features:    x_j = M_j(z_j), the model's own marginal CDF of z_j mapped through the
 ///                data's quantile function (tabulated as knots at fit time), so that the
 ///                marginals are the data's: discrete features (key, mode) keep their
-///                values, atoms (instrumentalness = 0) keep their mass; then rounded to
+///                values, atoms (instrumentalness = 0) keep their mass; a discrete
+///                feature with a parent (mode given key) takes the thresholds of its
+///                parent's category, so the two keep their joint table; then rounded to
 ///                the data's precision.
 ///
 /// Determinism: every draw is a Philox4x32-10 word at a fixed address under purpose
