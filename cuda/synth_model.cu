@@ -72,7 +72,7 @@ void synth_model_songs(const resources& res, const synth_detail::tables& t, cons
       type_cum(t.type_cum, static_cast<std::size_t>(t.types) * K, stream), knots(t.knots, nknots ? nknots : 1, stream),
       values(t.values, nvalues, stream);
   device_array<std::uint32_t> kb(t.knot_begin, d + 1, stream), vb(t.value_begin, d + 1, stream);
-  device_array<std::int32_t> info(t.feature_info, 3 * d, stream);
+  device_array<std::int32_t> info(t.feature_info, synth_detail::info_width * d, stream);
   const std::uint64_t songs = c.song_offsets[c.playlists];
   const std::uint64_t rows = c.shift_offsets[c.playlists];
   device_array<std::uint64_t> so(c.song_offsets, c.playlists + 1, stream), sho(c.shift_offsets, c.playlists + 1, stream);

@@ -52,6 +52,9 @@ void append_vec(std::string& out, const double* v, std::size_t n) {
   }
   out += ']';
 }
+/// The synth model format version this build writes and reads.
+constexpr int kVersion = 2;
+
 void append_rows(std::string& out, const std::vector<double>& v, std::size_t rows, std::size_t cols,
                  const char* indent) {
   out += '[';
@@ -67,7 +70,8 @@ void append_rows(std::string& out, const std::vector<double>& v, std::size_t row
 
 std::string synth_model::to_json() const {
   const std::size_t d = dim();
-  std::string o = "{\n  \"format\": \"playaug-synth\",\n  \"version\": 1,\n  \"feature_names\": [";
+  std::string o = "{\n  \"format\": \"playaug-synth\",\n  \"version\": " + std::to_string(kVersion) +
+                  ",\n  \"feature_names\": [";
   for (std::size_t j = 0; j < d; ++j) {
     if (j) o += ", ";
     o += nlohmann::json(feature_names[j]).dump();
@@ -80,14 +84,28 @@ std::string synth_model::to_json() const {
     o += j ? ",\n    {" : "\n    {";
     o += std::string("\"kind\": \"") + (m.discrete ? "discrete" : "continuous") + "\"";
     o += ", \"significant\": " + std::to_string(m.significant) + ", \"decimals\": " + std::to_string(m.decimals);
+    if (m.discrete) {
+      o += ", \"parent\": ";
+      o += m.parent < 0 ? std::string("null") : nlohmann::json(feature_names[static_cast<std::size_t>(m.parent)]).dump();
+    }
     o += ",\n     \"values\": ";
     append_vec(o, m.values.data(), m.values.size());
-    if (m.discrete) {
+    if (m.discrete && m.parent >= 0) {
+      // One row per category of the parent.
+      const std::size_t C = m.values.size();
+      const std::size_t rows = m.probabilities.size() / C;
       o += ",\n     \"probabilities\": ";
-      append_vec(o, m.probabilities.data(), m.probabilities.size());
+      append_rows(o, m.probabilities, rows, C, "       ");
+      o += ",\n     \"knots\": ";
+      append_rows(o, m.knots, rows, C - 1, "       ");
+    } else {
+      if (m.discrete) {
+        o += ",\n     \"probabilities\": ";
+        append_vec(o, m.probabilities.data(), m.probabilities.size());
+      }
+      o += ",\n     \"knots\": ";
+      append_vec(o, m.knots.data(), m.knots.size());
     }
-    o += ",\n     \"knots\": ";
-    append_vec(o, m.knots.data(), m.knots.size());
     o += "}";
   }
   o += "\n  ],\n  \"clusters\": " + std::to_string(clusters);
@@ -143,8 +161,10 @@ synth_model synth_model::from_json(const std::string& text, const std::string& s
   if (!j["format"].is_string() || j["format"].get<std::string>() != "playaug-synth") {
     bad("\"format\" is not \"playaug-synth\"");
   }
-  if (!j["version"].is_number_integer() || j["version"].get<long long>() != 1) {
-    bad("unsupported \"version\" (this playaug reads version 1)");
+  if (!j["version"].is_number_integer() || j["version"].get<long long>() != kVersion) {
+    const std::string v = j["version"].dump();
+    bad("unsupported \"version\" " + v + " (this playaug reads version " + std::to_string(kVersion) +
+        (v == "1" ? "; a version 1 model is refitted with playaug fit-synth)" : ")"));
   }
   auto count = [&](const nlohmann::json& v, const std::string& what, std::uint64_t lo, std::uint64_t hi) {
     if (!v.is_number_integer() || v.get<long long>() < 0) bad(what + " is not a non-negative integer");
@@ -209,8 +229,9 @@ synth_model synth_model::from_json(const std::string& text, const std::string& s
     const std::string kind = e["kind"].get<std::string>();
     if (kind != "discrete" && kind != "continuous") bad(what + ": \"kind\" is neither \"discrete\" nor \"continuous\"");
     mg.discrete = kind == "discrete";
-    const std::set<std::string> allowed = mg.discrete ? std::set<std::string>{"kind", "significant", "decimals", "values", "probabilities", "knots"}
-                                                      : std::set<std::string>{"kind", "significant", "decimals", "values", "knots"};
+    const std::set<std::string> allowed =
+        mg.discrete ? std::set<std::string>{"kind", "significant", "decimals", "parent", "values", "probabilities", "knots"}
+                    : std::set<std::string>{"kind", "significant", "decimals", "values", "knots"};
     for (const auto& item : e.items()) {
       if (allowed.count(item.key()) == 0) bad(what + ": unknown key \"" + item.key() + "\"");
     }
@@ -226,20 +247,51 @@ synth_model synth_model::from_json(const std::string& text, const std::string& s
     mg.significant = static_cast<int>(e["significant"].get<long long>());
     mg.decimals = static_cast<int>(e["decimals"].get<long long>());
     mg.values = numbers(e["values"], ~std::size_t{0}, what + ": \"values\"");
-    mg.knots = numbers(e["knots"], mg.discrete ? (mg.values.empty() ? 0 : mg.values.size() - 1) : mg.values.size(),
-                       what + ": \"knots\"");
     if (mg.values.empty() || (!mg.discrete && mg.values.size() < 2)) bad(what + ": \"values\" has too few entries");
+    std::size_t rows = 1;  // rows of probabilities and knots: the parent's categories
+    if (mg.discrete && !e["parent"].is_null()) {
+      if (!e["parent"].is_string()) bad(what + ": \"parent\" is neither null nor a feature name");
+      const std::string pn = e["parent"].get<std::string>();
+      std::size_t pi = f;
+      for (std::size_t q = 0; q < f; ++q)
+        if (m.feature_names[q] == pn) pi = q;
+      if (pi == f || !m.marginals[pi].discrete) bad(what + ": \"parent\" \"" + pn + "\" is not an earlier discrete feature");
+      mg.parent = static_cast<int>(pi);
+      rows = m.marginals[pi].values.size();
+    }
+    if (mg.parent >= 0) {
+      mg.knots = matrix(e["knots"], rows, mg.values.size() - 1, what + ": \"knots\"");
+    } else {
+      mg.knots = numbers(e["knots"], mg.discrete ? mg.values.size() - 1 : mg.values.size(), what + ": \"knots\"");
+    }
     for (std::size_t i = 1; i < mg.values.size(); ++i) {
       if (mg.discrete ? !(mg.values[i] > mg.values[i - 1]) : !(mg.values[i] >= mg.values[i - 1])) {
         bad(what + ": \"values\" is not " + (mg.discrete ? "increasing" : "non-decreasing") + " at entry " + std::to_string(i + 1));
       }
     }
-    for (std::size_t i = 1; i < mg.knots.size(); ++i) {
-      if (!(mg.knots[i] > mg.knots[i - 1])) bad(what + ": \"knots\" is not increasing at entry " + std::to_string(i + 1));
+    {
+      const std::size_t w = mg.knots.size() / rows;
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t i = 1; i < w; ++i) {
+          if (!(mg.knots[r * w + i] > mg.knots[r * w + i - 1])) {
+            bad(what + ": \"knots\" " + (rows > 1 ? "row " + std::to_string(r + 1) + " " : std::string()) +
+                "is not increasing at entry " + std::to_string(i + 1));
+          }
+        }
+      }
     }
     if (mg.discrete) {
-      mg.probabilities = numbers(e["probabilities"], mg.values.size(), what + ": \"probabilities\"");
-      weights(mg.probabilities, what + ": \"probabilities\"", true);
+      const std::size_t C = mg.values.size();
+      if (mg.parent >= 0) {
+        mg.probabilities = matrix(e["probabilities"], rows, C, what + ": \"probabilities\"");
+        for (std::size_t r = 0; r < rows; ++r) {
+          weights(std::vector<double>(mg.probabilities.begin() + r * C, mg.probabilities.begin() + (r + 1) * C),
+                  what + ": \"probabilities\" row " + std::to_string(r + 1), true);
+        }
+      } else {
+        mg.probabilities = numbers(e["probabilities"], C, what + ": \"probabilities\"");
+        weights(mg.probabilities, what + ": \"probabilities\"", true);
+      }
     }
     m.marginals.push_back(std::move(mg));
   }
@@ -351,6 +403,7 @@ table_storage make_tables(const synth_model& m) {
     t.feature_info.push_back(mg.discrete ? 1 : 0);
     t.feature_info.push_back(mg.significant);
     t.feature_info.push_back(mg.decimals);
+    t.feature_info.push_back(mg.discrete ? mg.parent : -1);
   }
   if (t.knots.empty()) t.knots.push_back(0.0);  // a non-null pointer for all-binary models
   return t;

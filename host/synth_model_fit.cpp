@@ -24,6 +24,9 @@ constexpr std::size_t kBlock = 4096;  // songs per parallel block (fixed: sums i
 constexpr double kReg = 1e-3;         // added to the clusters' covariance diagonals
 constexpr double kMoodRidge = 20.0;   // shrinks the mood shifts of rare moods towards 0
 constexpr double kSmoothing = 1.0;    // pseudo-count of the transition rows
+constexpr double kClusterFloor = 0.002;  // a cluster's eigenvalues after giving up B: at least this share of its largest
+constexpr double kParentSmoothing = 1.0;  // pseudo-count of a conditioned feature's rows
+constexpr double kParentSds = 4.0;    // G-test margin (chi-square sds) for choosing a parent
 
 double phi_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
@@ -405,6 +408,85 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
     }
   });
 
+  // 1b. Discrete features drawn given an earlier discrete one. A Gaussian copula ties two
+  //     categorical features only through the order of their categories, which cannot
+  //     make, say, Spotify's key-by-mode table. So each discrete feature takes as its
+  //     parent the earlier discrete feature of the strongest association, when the G-test
+  //     finds one (G = 2 sum n_ab log(n n_ab / (n_a n_b)) above its chi-square mean by
+  //     kParentSds sds); its probabilities become one row per parent category, and its
+  //     normal scores are ranked within each category of the parent (the conditional
+  //     probability transform), so that they carry what the feature says beyond its parent
+  //     and are independent of it.
+  {
+    std::vector<std::vector<std::uint32_t>> cat(d);
+    for (std::size_t j = 0; j < d; ++j) {
+      const synth_marginal& mg = model.marginals[j];
+      if (!mg.discrete) continue;
+      cat[j].resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double x = ds.features[i * d + j];
+        cat[j][i] = static_cast<std::uint32_t>(std::lower_bound(mg.values.begin(), mg.values.end(), x) - mg.values.begin());
+      }
+    }
+    for (std::size_t j = 0; j < d; ++j) {
+      synth_marginal& mg = model.marginals[j];
+      if (!mg.discrete || mg.values.size() < 2) continue;
+      const std::size_t C = mg.values.size();
+      double best_score = 0;
+      std::vector<double> best_counts;
+      for (std::size_t q = 0; q < j; ++q) {
+        const std::size_t Cq = model.marginals[q].values.size();
+        if (!model.marginals[q].discrete || Cq < 2) continue;
+        std::vector<double> nab(Cq * C, 0.0), na(Cq, 0.0), nb(C, 0.0);
+        for (std::size_t i = 0; i < n; ++i) nab[cat[q][i] * C + cat[j][i]] += 1;
+        for (std::size_t a = 0; a < Cq; ++a)
+          for (std::size_t b = 0; b < C; ++b) {
+            na[a] += nab[a * C + b];
+            nb[b] += nab[a * C + b];
+          }
+        double g = 0;
+        for (std::size_t a = 0; a < Cq; ++a)
+          for (std::size_t b = 0; b < C; ++b)
+            if (nab[a * C + b] > 0) g += 2 * nab[a * C + b] * std::log(static_cast<double>(n) * nab[a * C + b] / (na[a] * nb[b]));
+        const double dof = static_cast<double>((Cq - 1) * (C - 1));
+        const double score = (g - dof) / std::sqrt(2 * dof);
+        if (score > kParentSds && score > best_score) {
+          best_score = score;
+          mg.parent = static_cast<int>(q);
+          best_counts = nab;
+        }
+      }
+      if (mg.parent < 0) continue;
+      const std::size_t P = model.marginals[static_cast<std::size_t>(mg.parent)].values.size();
+      const std::vector<double> overall = mg.probabilities;
+      mg.probabilities.assign(P * C, 0.0);
+      for (std::size_t a = 0; a < P; ++a) {
+        double na = 0;
+        for (std::size_t b = 0; b < C; ++b) na += best_counts[a * C + b];
+        for (std::size_t b = 0; b < C; ++b)
+          mg.probabilities[a * C + b] = (best_counts[a * C + b] + kParentSmoothing * overall[b]) / (na + kParentSmoothing);
+      }
+      // Normal scores ranked within each parent category (ties broken by the same words).
+      const std::vector<std::uint32_t>& pc = cat[static_cast<std::size_t>(mg.parent)];
+      std::vector<std::vector<std::size_t>> members(P);
+      for (std::size_t i = 0; i < n; ++i) members[pc[i]].push_back(i);
+      for (std::size_t a = 0; a < P; ++a) {
+        std::vector<std::size_t>& o = members[a];
+        std::vector<std::uint32_t> jit(o.size());
+        for (std::size_t r = 0; r < o.size(); ++r) jit[r] = fit_word(opts.seed, 2 + 0x10 * static_cast<std::uint32_t>(j + 1), o[r]);
+        std::vector<std::size_t> idx(o.size());
+        std::iota(idx.begin(), idx.end(), std::size_t{0});
+        std::sort(idx.begin(), idx.end(), [&](std::size_t x, std::size_t y) {
+          const std::uint32_t cx = cat[j][o[x]], cy = cat[j][o[y]];
+          return cx != cy ? cx < cy : (jit[x] != jit[y] ? jit[x] < jit[y] : o[x] < o[y]);
+        });
+        const double m = static_cast<double>(o.size());
+        for (std::size_t r = 0; r < o.size(); ++r)
+          Z[o[idx[r]] * d + j] = synth_detail::sm_normal((static_cast<double>(r) + 0.5) / m);
+      }
+    }
+  }
+
   // 2. Mood shifts (ridge regression of a song's scores on the mean of its segment's moods,
   //    by damped Jacobi iterations).
   model.mood_shift.assign(M * d, 0.0);
@@ -562,7 +644,7 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
     for (std::size_t k = 0; k < K; ++k) {
       std::vector<double> S(mix.cov.begin() + k * d * d, mix.cov.begin() + (k + 1) * d * d);
       for (std::size_t i = 0; i < d * d; ++i) S[i] -= B[i];
-      S = clip_eig(S, d, 0.02, kReg);
+      S = clip_eig(S, d, kClusterFloor, kReg);
       std::copy(S.begin(), S.end(), mix.cov.begin() + k * d * d);
     }
     factor_all(mix);
@@ -610,8 +692,13 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
     synth_marginal& mg = model.marginals[j];
     std::vector<double> probs;
     if (mg.discrete) {
-      double acc = 0;
-      for (std::size_t c = 0; c + 1 < mg.values.size(); ++c) probs.push_back(acc += mg.probabilities[c]);
+      // One row of C - 1 thresholds per parent category (one row without a parent); each
+      // row restarts the increasing order below.
+      const std::size_t C = mg.values.size();
+      for (std::size_t r = 0; r < mg.probabilities.size() / C; ++r) {
+        double acc = 0;
+        for (std::size_t c = 0; c + 1 < C; ++c) probs.push_back(acc += mg.probabilities[r * C + c]);
+      }
     } else {
       const std::size_t Q = mg.values.size();
       const double p0 = std::min(0.5 / static_cast<double>(n), 0.5 / static_cast<double>(Q - 1));
@@ -621,9 +708,10 @@ synth_model fit_synth_model(const resources& res, const dataset& ds, const synth
       }
     }
     mg.knots.clear();
-    for (double p : probs) {
-      double z = inv(p);
-      if (!mg.knots.empty() && !(z > mg.knots.back())) z = std::nextafter(mg.knots.back(), 1e300);
+    const std::size_t row = mg.discrete ? mg.values.size() - 1 : probs.size();
+    for (std::size_t i = 0; i < probs.size(); ++i) {
+      double z = inv(probs[i]);
+      if (i % row != 0 && !(z > mg.knots.back())) z = std::nextafter(mg.knots.back(), 1e300);
       mg.knots.push_back(z);
     }
   });

@@ -16,7 +16,9 @@
 ///   features:    x_j = M_j(z_j), the model's own marginal CDF of z_j mapped through the
 ///                data's quantile function (tabulated as knots at fit time), so that the
 ///                marginals are the data's: discrete features (key, mode) keep their
-///                values, atoms (instrumentalness = 0) keep their mass; then rounded to
+///                values, atoms (instrumentalness = 0) keep their mass; a discrete
+///                feature with a parent (mode given key) takes the thresholds of its
+///                parent's category, so the two keep their joint table; then rounded to
 ///                the data's precision.
 ///
 /// Determinism: every draw is a Philox4x32-10 word at a fixed address under purpose
@@ -51,7 +53,13 @@ struct synth_marginal {
   bool discrete = false;
   std::vector<double> values;
   std::vector<double> knots;
-  std::vector<double> probabilities;  ///< discrete only (empty otherwise)
+  /// Discrete only (empty otherwise). Without a parent: C shares. With a parent of P
+  /// categories: P rows of C shares (row-major), the feature's distribution given each
+  /// category of the parent, and `knots` then holds P rows of C - 1 thresholds.
+  std::vector<double> probabilities;
+  /// Discrete only: the index of an earlier discrete feature that this one is drawn
+  /// conditionally on (its category picks the row of thresholds), or -1 for none.
+  int parent = -1;
   /// Output precision: round to `significant` significant digits (0: no such rounding)
   /// and to `decimals` decimals (-1: none), whichever is coarser.
   int significant = 0;
@@ -89,7 +97,7 @@ struct synth_model {
 
   std::size_t dim() const { return feature_names.size(); }
 
-  /// The SYNTH.json text (format "playaug-synth", version 1).
+  /// The SYNTH.json text (format "playaug-synth", version 2).
   std::string to_json() const;
   /// Parse and validate SYNTH.json text; problems throw data_error naming `source` and
   /// the key.
@@ -101,8 +109,8 @@ struct synth_model {
 
 /// How fit_synth_model() fits.
 struct synth_fit_options {
-  std::size_t clusters = 30;  ///< song clusters K (capped at songs / 20, at least 1)
-  std::size_t types = 20;     ///< playlist types T (capped at playlists / 4, at least 1)
+  std::size_t clusters = 60;  ///< song clusters K (capped at songs / 20, at least 1)
+  std::size_t types = 40;     ///< playlist types T (capped at playlists / 4, at least 1)
   std::size_t knots = 513;    ///< quantile knots per continuous feature
   int iterations = 60;        ///< EM iterations of the song mixture
   std::uint64_t seed = 0;     ///< initialisation and tie-breaking
@@ -318,23 +326,35 @@ struct tables {
   const double* values = nullptr;      ///< all features' values, concatenated
   const std::uint32_t* knot_begin = nullptr;   ///< d + 1 offsets into knots
   const std::uint32_t* value_begin = nullptr;  ///< d + 1 offsets into values
-  const std::int32_t* feature_info = nullptr;  ///< d x 3: discrete, significant, decimals
+  const std::int32_t* feature_info = nullptr;  ///< d x info_width: see below
 };
 
-/// Map z through feature j's marginal.
-PLAYAUG_HD double marginal_map(const tables& t, std::uint32_t j, double z) {
-  const double* k = t.knots + t.knot_begin[j];
-  const std::uint32_t nk = t.knot_begin[j + 1] - t.knot_begin[j];
+/// feature_info's entries per feature: discrete (0/1), significant, decimals, and the
+/// parent feature's index (-1: none).
+inline constexpr std::uint32_t info_width = 4;
+
+/// Map z through feature j's marginal. For a discrete feature, *category receives the
+/// index of the category (0 otherwise); cats holds the categories of the features before j
+/// (read for a conditioned feature's parent).
+PLAYAUG_HD double marginal_map(const tables& t, std::uint32_t j, double z, const std::uint32_t* cats,
+                               std::uint32_t* category) {
+  const std::int32_t* info = t.feature_info + info_width * j;
   const double* v = t.values + t.value_begin[j];
-  if (t.feature_info[3 * j] != 0) {
-    // category: number of thresholds <= z
+  *category = 0;
+  if (info[0] != 0) {
+    // category: number of thresholds <= z, in the parent category's row of thresholds
+    const std::uint32_t nk = t.value_begin[j + 1] - t.value_begin[j] - 1;
+    const double* k = t.knots + t.knot_begin[j] + (info[3] >= 0 ? cats[info[3]] * nk : 0u);
     std::uint32_t lo = 0, hi = nk;
     while (lo < hi) {
       const std::uint32_t mid = (lo + hi) / 2;
       if (k[mid] <= z) lo = mid + 1; else hi = mid;
     }
+    *category = lo;
     return v[lo];
   }
+  const double* k = t.knots + t.knot_begin[j];
+  const std::uint32_t nk = t.knot_begin[j + 1] - t.knot_begin[j];
   if (!(z > k[0])) return v[0];
   if (!(z < k[nk - 1])) return v[nk - 1];
   std::uint32_t lo = 0, hi = nk - 1;  // k[lo] < z < k[hi]
@@ -354,6 +374,7 @@ PLAYAUG_HD void sample_song(const tables& t, std::uint64_t seed, std::uint32_t p
   const std::uint64_t sub = stream_subsequence(purpose::synth_model, 1, playlist);
   const std::uint64_t base = song_words(d) * song;
   double e[max_dim];
+  std::uint32_t cats[max_dim];
   u32x4 blk = philox_block(seed, sub, base);
   const std::uint32_t cw = blk.x;
   for (std::uint32_t j = 0; j < d; ++j) {
@@ -367,8 +388,9 @@ PLAYAUG_HD void sample_song(const tables& t, std::uint64_t seed, std::uint32_t p
   for (std::uint32_t j = 0; j < d; ++j) {
     double z = dadd(mu[j], shift[j]);
     for (std::uint32_t i = 0; i <= j; ++i) z = dadd(z, dmul(L[j * d + i], e[i]));
-    const double x = marginal_map(t, j, z);
-    out[j] = static_cast<float>(round_to(x, t.feature_info[3 * j + 1], t.feature_info[3 * j + 2]));
+    const double x = marginal_map(t, j, z, cats, &cats[j]);
+    out[j] = static_cast<float>(
+        round_to(x, t.feature_info[info_width * j + 1], t.feature_info[info_width * j + 2]));
   }
 }
 

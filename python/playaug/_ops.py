@@ -176,7 +176,7 @@ def synth(playlists: int, *, min_songs: int = 4, max_songs: int = 20, seed: int 
 
 
 def fit_synth(files: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
-              output: Optional[Union[str, os.PathLike]] = None, *, clusters: int = 30, types: int = 20,
+              output: Optional[Union[str, os.PathLike]] = None, *, clusters: int = 60, types: int = 40,
               seed: int = 0, threads: int = 0) -> str:
     """A learned synthetic-data model of the playlists in ``files``, as ``playaug fit-synth``
     (docs/synth.md): SYNTH.json's text, also written to ``output`` when given. Sample from

@@ -36,7 +36,7 @@ def test_rule_based_options_and_bad_models_are_refused(tmp_path):
     with pytest.raises(ValueError, match="rule-based generation only"):
         playaug.synth(10, model=text, min_songs=2)
     with pytest.raises(playaug.DataError, match='unsupported "version"'):
-        playaug.synth(10, model=text.replace('"version": 1', '"version": 3'))
+        playaug.synth(10, model=text.replace('"version": 2', '"version": 3'))
 
 
 @pytest.mark.gpu

@@ -45,10 +45,13 @@ expect_rc 2 synth --model "$WORK/m.json" -o "$WORK/m.json" --playlists 5
 [[ -e "$WORK/x.csv" ]] && fail "a refused run wrote its output"
 
 # Bad models: the message names the file and the key; nothing is written.
-sed 's/"version": 1/"version": 7/' "$WORK/m.json" >"$WORK/v7.json"
+sed 's/"version": 2/"version": 7/' "$WORK/m.json" >"$WORK/v7.json"
 expect_rc 1 synth --model "$WORK/v7.json" -o "$WORK/x.csv" --playlists 5
 expect_contains "$ERR" "playaug: error: $WORK/v7.json" "bad version names the file"
 expect_contains "$ERR" 'unsupported "version"' "bad version"
+sed 's/"version": 2/"version": 1/' "$WORK/m.json" >"$WORK/v1.json"
+expect_rc 1 synth --model "$WORK/v1.json" -o "$WORK/x.csv" --playlists 5
+expect_contains "$ERR" "refitted with playaug fit-synth" "a version 1 model is refused with advice"
 sed 's/"type_weights": \[/"type_weights": [-1, /' "$WORK/m.json" >"$WORK/tw.json"
 expect_rc 1 synth --model "$WORK/tw.json" -o "$WORK/x.csv" --playlists 5
 expect_contains "$ERR" '"type_weights"' "bad type weights"

@@ -1,12 +1,15 @@
 // synth --model on the CUDA engine: the songs are bit-identical to the CPU engine's
-// (memcmp), for models with discrete and continuous features, moods and empty playlists,
-// several seeds, chunk offsets, and the whole streamed file.
+// (memcmp), for models with discrete (also conditioned on another) and continuous features,
+// moods and empty playlists, several seeds, chunk offsets, and the whole streamed file.
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "gpu_util.hpp"
 #include "playaug/io.hpp"
@@ -47,6 +50,44 @@ TEST(CudaSynthModel, SongsMatchTheCpuBitForBit) {
       expect_same(synthesize(cpu, m, sp, 0, sp.playlists), synthesize(gpu, m, sp, 0, sp.playlists));
       expect_same(synthesize(cpu, m, sp, 123, 77), synthesize(gpu, m, sp, 123, 77));
     }
+  }
+}
+
+/// A model whose second discrete feature is drawn given the first (rows of thresholds).
+synth_model parent_model() {
+  std::mt19937_64 gen(31);
+  std::normal_distribution<double> N;
+  dataset ds;
+  ds.dim = 3;
+  ds.schema = feature_schema::generic(3);
+  for (int p = 0; p < 800; ++p) {
+    const std::size_t n = 3 + gen() % 10;
+    std::vector<float> f;
+    for (std::size_t s = 0; s < n; ++s) {
+      const int a = static_cast<int>(gen() % 5);
+      const int b = (gen() % 10) < static_cast<unsigned>(a % 2 ? 8 : 2) ? 1 : 0;
+      f.push_back(static_cast<float>(a));
+      f.push_back(static_cast<float>(b));
+      f.push_back(static_cast<float>(std::round((N(gen) + b) * 1000) / 1000));
+    }
+    ds.add_playlist("p" + std::to_string(p), {{p % 3}}, f.data(), n);
+  }
+  synth_fit_options fo;
+  fo.clusters = 5;
+  fo.types = 3;
+  return fit_synth_model(resources(backend::cpu, 2), ds, fo);
+}
+
+TEST(CudaSynthModel, ConditionedDiscreteFeatureMatchesTheCpu) {
+  PLAYAUG_REQUIRE_GPU();
+  const synth_model m = parent_model();
+  ASSERT_EQ(m.marginals[1].parent, 0);
+  const resources cpu(backend::cpu, 2), gpu(backend::cuda);
+  for (std::uint64_t seed : {0ull, 7ull}) {
+    synth_model_params sp;
+    sp.playlists = test::gpu_small() ? 500 : 20000;
+    sp.seed = seed;
+    expect_same(synthesize(cpu, m, sp, 0, sp.playlists), synthesize(gpu, m, sp, 0, sp.playlists));
   }
 }
 
