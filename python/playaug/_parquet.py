@@ -21,7 +21,6 @@ pyarrow is imported on first use, so ``import playaug`` does not need it.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -29,6 +28,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._atomic import atomic_output
 from ._core import DataError
 from ._dataset import Dataset
 
@@ -38,7 +38,6 @@ FORMAT = "playaug.playlists"
 VERSION = 1
 _META_KEY = b"playaug"
 _INT32_MAX = (1 << 31) - 1
-_tmp_counter = itertools.count()
 
 
 def _pa():
@@ -147,11 +146,6 @@ def to_arrow(ds: Dataset):
     return pa.concat_tables([_table(ds, a, b, sch) for a, b in _batch_bounds(ds, 1 << 16)])
 
 
-def _temporary(path: str) -> str:
-    head, tail = os.path.split(os.path.abspath(path))
-    return os.path.join(head, f".{tail}.tmp-{os.getpid()}-{next(_tmp_counter)}")
-
-
 def write_parquet(path: PathLike, ds: Dataset, *, row_group_size: int = 1 << 16, compression: str = "zstd") -> None:
     """Write ``ds`` as Parquet in the documented schema, atomically (a temporary file
     beside ``path``, fsynced and renamed into place; removed on failure). Row groups hold
@@ -165,24 +159,11 @@ def write_parquet(path: PathLike, ds: Dataset, *, row_group_size: int = 1 << 16,
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a directory")
     sch = schema(ds.dim, ds.feature_names if ds.dim else [], track_ids=bool(ds.track_ids))
-    tmp = _temporary(path)
-    try:
-        with open(tmp, "wb") as f:
-            # Dictionary encoding never pays on float features and unique ids.
-            with pq.ParquetWriter(f, sch, compression=compression, use_dictionary=False) as w:
-                for a, b in _batch_bounds(ds, int(row_group_size)):
-                    w.write_table(_table(ds, a, b, sch), row_group_size=max(1, b - a))
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_output(path) as f:
+        # Dictionary encoding never pays on float features and unique ids.
+        with pq.ParquetWriter(f, sch, compression=compression, use_dictionary=False) as w:
+            for a, b in _batch_bounds(ds, int(row_group_size)):
+                w.write_table(_table(ds, a, b, sch), row_group_size=max(1, b - a))
 
 
 # --- Arrow -> Dataset ---------------------------------------------------------------------------

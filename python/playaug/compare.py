@@ -34,13 +34,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import types
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._atomic import atomic_output
 from ._dataset import Dataset, read_csv
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -701,30 +701,9 @@ def plot(report: FidelityReport, real: Union[Dataset, PathLike], synthetic: Unio
     fig.suptitle(f"real vs synthetic: mean KS {_f(report.ks_mean)}, classifier AUC {_f(report.classifier_auc)}",
                  fontsize=12)
     fig.tight_layout()
-    _atomic_savefig(fig, os.fspath(path))
+    with atomic_output(os.fspath(path)) as f:
+        fig.savefig(f, format="png", dpi=90)
     plt.close(fig)
-
-
-def _atomic_savefig(fig: Any, path: str) -> None:
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=90)
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --- command line ----------------------------------------------------------------------------
