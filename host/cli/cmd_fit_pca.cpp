@@ -61,6 +61,23 @@ class dim_guard {
   std::string first_;
 };
 
+/// Reads every file of `a` in order, chunk by chunk, checks each chunk's width against the
+/// first file's, and calls fn(chunk, file, d) with the input's dimension so far (0 while no
+/// song was seen). Returns that dimension at the end.
+template <typename Fn>
+std::size_t for_each_chunk(const fit_pca_args& a, Fn&& fn) {
+  dim_guard guard;
+  dataset chunk;
+  for (const auto& file : a.files) {
+    const auto reader = open_dataset_reader(file, reader_options_from_cli());
+    while (reader->next(chunk, a.chunk_songs)) {
+      guard.check(chunk, file);
+      fn(chunk, file, guard.dim());
+    }
+  }
+  return guard.dim();
+}
+
 [[noreturn]] void no_songs(const fit_pca_args& a) {
   throw data_error(a.files.size() == 1 ? a.files.front() : a.files.front() + " ...", 0,
                    "no songs to fit (every playlist is empty or [null])");
@@ -111,18 +128,12 @@ void fit_whole(const fit_pca_args& a) {
   }
   resources res = make_resources(a.compute);
   moments total;
-  dim_guard guard;
-  dataset chunk;
-  for (const auto& file : a.files) {
-    const auto reader = open_dataset_reader(file, reader_options_from_cli());
-    while (reader->next(chunk, a.chunk_songs)) {
-      guard.check(chunk, file);
-      if (chunk.songs() == 0) continue;
-      check_pca_memory(chunk.dim, 0, file);  // before the d x d sums are allocated
-      total.merge(compute_moments(res, chunk.feature_matrix()));
-    }
-  }
-  if (guard.dim() == 0) no_songs(a);
+  const std::size_t dim = for_each_chunk(a, [&](const dataset& chunk, const std::string& file, std::size_t) {
+    if (chunk.songs() == 0) return;
+    check_pca_memory(chunk.dim, 0, file);  // before the d x d sums are allocated
+    total.merge(compute_moments(res, chunk.feature_matrix()));
+  });
+  if (dim == 0) no_songs(a);
   if (total.n < 2) {
     throw data_error(a.files.front(), 0,
                      "a PCA needs at least 2 songs, the input has " + std::to_string(total.n));
@@ -131,11 +142,11 @@ void fit_whole(const fit_pca_args& a) {
   if (a.components != 0) opts.components = a.components;
   if (a.has_variance) opts.variance = a.variance;
   opts.standardize = a.standardize;
-  if (a.components > guard.dim()) {
-    throw usage_error("--components must be at most the number of features, " + std::to_string(guard.dim()) +
+  if (a.components > dim) {
+    throw usage_error("--components must be at most the number of features, " + std::to_string(dim) +
                       ", got '" + std::to_string(a.components) + "'");
   }
-  const auto names = feature_schema::for_dim(guard.dim()).names();
+  const auto names = feature_schema::for_dim(dim).names();
   const pca_model model = fit_pca(res, total, opts, names);
   for (const std::size_t j : model.constant_features) {
     note("warning: feature '" + names[j] + "' is constant; --standardize keeps its scale at 1");
@@ -177,7 +188,7 @@ void fit_per_playlist(const fit_pca_args& a) {
   atomic_file file(a.output);
   std::string out;
   bool first = true;
-  dim_guard guard;
+  bool started = false;  // the header is written (once the dimension is known)
   std::vector<std::string> pending;  // songless playlists met before the dimension is known
   std::size_t playlists = 0;
   auto header = [&](std::size_t d) {
@@ -191,33 +202,27 @@ void fit_per_playlist(const fit_pca_args& a) {
       append_playlist(out, first, id, 0, zeros.data(), zeros.data(), identity.data(), d);
     }
     pending.clear();
+    started = true;
   };
-  dataset chunk;
-  for (const auto& name : a.files) {
-    const auto reader = open_dataset_reader(name, reader_options_from_cli());
-    while (reader->next(chunk, a.chunk_songs)) {
-      const std::size_t before = guard.dim();
-      guard.check(chunk, name);
-      playlists += chunk.playlists();
-      if (guard.dim() == 0) {
-        pending.insert(pending.end(), chunk.ids.begin(), chunk.ids.end());
-        continue;
-      }
-      const std::size_t d = guard.dim();
-      check_pca_memory(d, chunk.playlists(), name);  // before any d x d matrix is allocated
-      if (before == 0) header(d);
-      const batched_pca b = fit_pca_per_playlist(
-          res, chunk.feature_matrix(),
-          vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
-      for (std::size_t p = 0; p < chunk.playlists(); ++p) {
-        append_playlist(out, first, chunk.ids[p], b.n[p], b.mean.data() + p * d,
-                        b.eigenvalues.data() + p * d, b.components.data() + p * d * d, d);
-      }
-      file.write(out);
-      out.clear();
+  const std::size_t dim = for_each_chunk(a, [&](const dataset& chunk, const std::string& name, std::size_t d) {
+    playlists += chunk.playlists();
+    if (d == 0) {
+      pending.insert(pending.end(), chunk.ids.begin(), chunk.ids.end());
+      return;
     }
-  }
-  if (guard.dim() == 0) no_songs(a);
+    check_pca_memory(d, chunk.playlists(), name);  // before any d x d matrix is allocated
+    if (!started) header(d);
+    const batched_pca b = fit_pca_per_playlist(
+        res, chunk.feature_matrix(),
+        vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+    for (std::size_t p = 0; p < chunk.playlists(); ++p) {
+      append_playlist(out, first, chunk.ids[p], b.n[p], b.mean.data() + p * d,
+                      b.eigenvalues.data() + p * d, b.components.data() + p * d * d, d);
+    }
+    file.write(out);
+    out.clear();
+  });
+  if (dim == 0) no_songs(a);
   out += "\n]}\n";
   file.write(out);
   file.commit();
@@ -268,22 +273,16 @@ void fit_aggregate(const fit_pca_args& a) {
   }
   resources res = make_resources(a.compute);
   pca_aggregator agg(opts);
-  dim_guard guard;
-  dataset chunk;
-  for (const auto& file : a.files) {
-    const auto reader = open_dataset_reader(file, reader_options_from_cli());
-    while (reader->next(chunk, a.chunk_songs)) {
-      guard.check(chunk, file);
-      if (a.components > chunk.dim && chunk.dim != 0) {
-        throw usage_error("--components must be at most the number of features, " + std::to_string(chunk.dim) +
-                          ", got '" + std::to_string(a.components) + "'");
-      }
-      check_pca_memory(chunk.dim, chunk.playlists(), file);  // before any d x d matrix is allocated
-      agg.add(res, chunk.feature_matrix(),
-              vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+  const std::size_t dim = for_each_chunk(a, [&](const dataset& chunk, const std::string& file, std::size_t) {
+    if (a.components > chunk.dim && chunk.dim != 0) {
+      throw usage_error("--components must be at most the number of features, " + std::to_string(chunk.dim) +
+                        ", got '" + std::to_string(a.components) + "'");
     }
-  }
-  if (guard.dim() == 0) no_songs(a);
+    check_pca_memory(chunk.dim, chunk.playlists(), file);  // before any d x d matrix is allocated
+    agg.add(res, chunk.feature_matrix(),
+            vector_view<const std::uint64_t>(chunk.song_offsets.data(), chunk.song_offsets.size()));
+  });
+  if (dim == 0) no_songs(a);
   const pca_aggregate_sum& sum = agg.sum();
   if (sum.aggregated == 0) {
     const std::string need = opts.method == pca_method::pooled || !opts.components
@@ -294,7 +293,7 @@ void fit_aggregate(const fit_pca_args& a) {
                          " have too few songs (at least " + need + " needed), " + std::to_string(sum.low_rank) +
                          " a covariance of too low a rank, " + std::to_string(sum.empty) + " none");
   }
-  const auto names = feature_schema::for_dim(guard.dim()).names();
+  const auto names = feature_schema::for_dim(dim).names();
   const pca_model model = agg.fit(res, names);
   model.save(a.output);
   if (a.compute.quiet) return;
