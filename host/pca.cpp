@@ -20,6 +20,7 @@
 #include "io/input_file.hpp"
 #include "cuda_impl.hpp"
 #include "detail/expects.hpp"
+#include "detail/json_object.hpp"
 #include "detail/memory.hpp"
 #include "detail/variance_rule.hpp"
 #include "playaug/error.hpp"
@@ -345,26 +346,10 @@ pca_model pca_model::from_json(const std::string& text, const std::string& sourc
   auto bad = [&](const std::string& why) -> void {
     throw data_error(source, 0, "invalid PCA model: " + why);
   };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    bad(std::string("not valid JSON (") + e.what() + ")");
-  }
-  if (!j.is_object()) bad("not a JSON object");
-  for (const char* key : model_keys) {
-    if (!j.contains(key)) bad(std::string("missing \"") + key + "\"");
-  }
-  // An aggregate's optional keys, which come together.
+  // "method" and "weight" are an aggregate's optional keys, which come together.
+  nlohmann::json j = detail::parse_json_object(text, model_keys, {"method", "weight"}, bad);
   const bool has_method = j.contains("method"), has_weight = j.contains("weight");
   if (has_method != has_weight) bad(has_method ? "\"method\" without \"weight\"" : "\"weight\" without \"method\"");
-  if (j.size() != std::size(model_keys) + (has_method ? 2 : 0)) {
-    std::set<std::string> known(std::begin(model_keys), std::end(model_keys));
-    known.insert({"method", "weight"});
-    for (const auto& item : j.items()) {
-      if (known.count(item.key()) == 0) bad("unknown key \"" + item.key() + "\"");
-    }
-  }
   if (!j["format"].is_string() || j["format"].get<std::string>() != "playaug-pca") {
     bad("\"format\" is not \"playaug-pca\"");
   }

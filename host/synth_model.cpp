@@ -14,6 +14,7 @@
 
 #include "cuda_impl.hpp"
 #include "detail/expects.hpp"
+#include "detail/json_object.hpp"
 #include "detail/generated_csv.hpp"
 #include "detail/parallel.hpp"
 #include "io/float_format.hpp"
@@ -142,22 +143,7 @@ std::string synth_model::to_json() const {
 
 synth_model synth_model::from_json(const std::string& text, const std::string& source) {
   auto bad = [&](const std::string& why) -> void { throw data_error(source, 0, "invalid synth model: " + why); };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    bad(std::string("not valid JSON (") + e.what() + ")");
-  }
-  if (!j.is_object()) bad("not a JSON object");
-  for (const char* key : kKeys) {
-    if (!j.contains(key)) bad(std::string("missing \"") + key + "\"");
-  }
-  {
-    const std::set<std::string> known(std::begin(kKeys), std::end(kKeys));
-    for (const auto& item : j.items()) {
-      if (known.count(item.key()) == 0) bad("unknown key \"" + item.key() + "\"");
-    }
-  }
+  nlohmann::json j = detail::parse_json_object(text, kKeys, {}, bad);
   if (!j["format"].is_string() || j["format"].get<std::string>() != "playaug-synth") {
     bad("\"format\" is not \"playaug-synth\"");
   }
