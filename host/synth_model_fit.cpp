@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_impl.hpp"
 #include "detail/expects.hpp"
 #include "detail/parallel.hpp"
 #include "playaug/error.hpp"
@@ -54,56 +55,19 @@ bool cholesky(std::vector<double>& a, std::size_t d) {
   return true;
 }
 
-/// Symmetric eigen-decomposition by cyclic Jacobi: a = V diag(w) V^T (V's columns).
-void jacobi_eig(std::vector<double> a, std::size_t d, std::vector<double>& w, std::vector<double>& v) {
-  v.assign(d * d, 0.0);
-  for (std::size_t i = 0; i < d; ++i) v[i * d + i] = 1.0;
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0;
-    for (std::size_t p = 0; p < d; ++p)
-      for (std::size_t q = p + 1; q < d; ++q) off += a[p * d + q] * a[p * d + q];
-    if (off < 1e-30) break;
-    for (std::size_t p = 0; p < d; ++p) {
-      for (std::size_t q = p + 1; q < d; ++q) {
-        const double apq = a[p * d + q];
-        if (std::fabs(apq) < 1e-300) continue;
-        const double theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < d; ++k) {
-          const double akp = a[k * d + p], akq = a[k * d + q];
-          a[k * d + p] = c * akp - s * akq;
-          a[k * d + q] = s * akp + c * akq;
-        }
-        for (std::size_t k = 0; k < d; ++k) {
-          const double apk = a[p * d + k], aqk = a[q * d + k];
-          a[p * d + k] = c * apk - s * aqk;
-          a[q * d + k] = s * apk + c * aqk;
-        }
-        for (std::size_t k = 0; k < d; ++k) {
-          const double vkp = v[k * d + p], vkq = v[k * d + q];
-          v[k * d + p] = c * vkp - s * vkq;
-          v[k * d + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  w.resize(d);
-  for (std::size_t i = 0; i < d; ++i) w[i] = a[i * d + i];
-}
-
 /// V diag(max(w, floor)) V^T.
+/// (symmetric_eig's CPU half: Jacobi, relatively accurate, for the d <= 64 of a model.)
 std::vector<double> clip_eig(const std::vector<double>& a, std::size_t d, double rel_floor, double abs_floor) {
-  std::vector<double> w, v;
-  jacobi_eig(a, d, w, v);
+  const eigen_result e = cpu_impl::symmetric_eig(a, d);  // rows of e.vectors: the eigenvectors
   double wmax = 0;
-  for (double x : w) wmax = std::max(wmax, x);
+  for (double x : e.values) wmax = std::max(wmax, x);
   const double fl = std::max(abs_floor, rel_floor * wmax);
   std::vector<double> out(d * d, 0.0);
   for (std::size_t k = 0; k < d; ++k) {
-    const double e = std::max(w[k], fl);
+    const double w = std::max(e.values[k], fl);
+    const double* v = e.vectors.data() + k * d;
     for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t j = 0; j < d; ++j) out[i * d + j] += v[i * d + k] * e * v[j * d + k];
+      for (std::size_t j = 0; j < d; ++j) out[i * d + j] += v[i] * w * v[j];
   }
   return out;
 }
