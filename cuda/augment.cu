@@ -17,6 +17,7 @@
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
 #include "detail/protuberance.cuh"
+#include "detail/reverse.cuh"
 
 namespace playaug::cuda_impl {
 

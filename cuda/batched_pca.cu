@@ -28,6 +28,7 @@
 
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
+#include "detail/moments.cuh"
 #include "detail/moments_order.hpp"
 #include "detail/pca_aggregate_rule.hpp"
 
@@ -51,7 +52,6 @@ __global__ void __launch_bounds__(kThreads)
   const std::uint64_t r0 = so[p0 + pl];
   const std::uint64_t n = so[p0 + pl + 1] - r0;
   const int acc_n = d + d * (d + 1) / 2;
-  const int stride = d + 1;
   double* ks = d <= 64 ? ks_small : shift + pl * d;  // large d: the global shift array
   // The shift, as compute_moments computes it.
   const std::uint64_t m = n < kShiftRows ? n : kShiftRows;
@@ -65,50 +65,19 @@ __global__ void __launch_bounds__(kThreads)
   const int slot0 = static_cast<int>(blockIdx.y) * kThreads * MAXS;
   int ii[MAXS], jj[MAXS];
   double acc[MAXS];
+  moments_slot_pairs<MAXS>(slot0, tid, kThreads, d, ii, jj);
 #pragma unroll
-  for (int q = 0; q < MAXS; ++q) {
-    acc[q] = 0.0;
-    const int a = slot0 + tid + q * kThreads;
-    int i = 0, j = d;
-    if (a < d) {
-      i = a;
-    } else if (a < acc_n) {
-      int p = a - d;
-      while (p >= d - i) {
-        p -= d - i;
-        ++i;
-      }
-      j = i + p;
-    } else {
-      j = 0;
-    }
-    ii[q] = i;
-    jj[q] = j;
-  }
+  for (int q = 0; q < MAXS; ++q) acc[q] = 0.0;
   __syncthreads();
   for (std::uint64_t t0 = 0; t0 < n; t0 += tile_rows) {
     const int cnt = static_cast<int>(n - t0 < static_cast<std::uint64_t>(tile_rows) ? n - t0 : tile_rows);
     const float* src = x + (r0 + t0) * d;
     __syncthreads();
-    for (int e = tid; e < cnt * d; e += kThreads) {
-      const int r = e / d;
-      const int c = e - r * d;
-      vs[r * stride + c] = static_cast<double>(src[e]) - ks[c];
-    }
-    for (int r = tid; r < cnt; r += kThreads) vs[r * stride + d] = 1.0;
+    moments_fill_tile(src, cnt, d, ks, vs, tid, kThreads);
     __syncthreads();
-    for (int r = 0; r < cnt; ++r) {
-      const double* v = vs + r * stride;
-#pragma unroll
-      for (int q = 0; q < MAXS; ++q) acc[q] = fma(v[ii[q]], v[jj[q]], acc[q]);
-    }
+    moments_accumulate_tile<MAXS>(vs, cnt, d, ii, jj, acc);
   }
-  double* out = sums + pl * static_cast<std::uint64_t>(acc_n);
-#pragma unroll
-  for (int q = 0; q < MAXS; ++q) {
-    const int a = slot0 + tid + q * kThreads;
-    if (a < acc_n) out[a] = acc[q];
-  }
+  moments_store_slots<MAXS>(sums + pl * static_cast<std::uint64_t>(acc_n), slot0, tid, kThreads, d, acc);
 }
 
 __global__ void playlist_cov_kernel(const std::uint64_t* __restrict__ so, std::uint64_t p0, std::uint64_t count,

@@ -179,32 +179,12 @@ __global__ void __launch_bounds__(kThreads)
   extern __shared__ double vs[];  // [tile_rows][d + 1]: x - K, then a 1 (for the S1 slots)
   const int tid = threadIdx.x;
   const int acc_n = d + d * (d + 1) / 2;
-  const int stride = d + 1;
   const int slot0 = static_cast<int>(blockIdx.y) * kThreads * MAXS;
   int ii[MAXS], jj[MAXS];
   double acc[MAXS];
+  moments_slot_pairs<MAXS>(slot0, tid, kThreads, d, ii, jj);
 #pragma unroll
-  for (int q = 0; q < MAXS; ++q) {
-    acc[q] = 0.0;
-    const int a = slot0 + tid + q * kThreads;
-    int i = 0, j = d;  // S1 slot a < d: v_a * 1
-    if (a < d) {
-      i = a;
-    } else if (a < acc_n) {
-      int p = a - d;
-      i = 0;
-      while (p >= d - i) {
-        p -= d - i;
-        ++i;
-      }
-      j = i + p;
-    } else {
-      i = 0;
-      j = 0;
-    }
-    ii[q] = i;
-    jj[q] = j;
-  }
+  for (int q = 0; q < MAXS; ++q) acc[q] = 0.0;
   const std::uint64_t row0 = static_cast<std::uint64_t>(blockIdx.x) * kUnitRows;
   const std::uint64_t left = n - row0;
   const int rows = static_cast<int>(left < kUnitRows ? left : kUnitRows);
@@ -212,25 +192,12 @@ __global__ void __launch_bounds__(kThreads)
     const int cnt = rows - t0 < tile_rows ? rows - t0 : tile_rows;
     const float* src = x + (row0 + static_cast<std::uint64_t>(t0)) * static_cast<std::uint64_t>(d);
     __syncthreads();
-    for (int e = tid; e < cnt * d; e += kThreads) {
-      const int r = e / d;
-      const int c = e - r * d;
-      vs[r * stride + c] = static_cast<double>(src[e]) - shift[c];
-    }
-    for (int r = tid; r < cnt; r += kThreads) vs[r * stride + d] = 1.0;
+    moments_fill_tile(src, cnt, d, shift, vs, tid, kThreads);
     __syncthreads();
-    for (int r = 0; r < cnt; ++r) {
-      const double* v = vs + r * stride;
-#pragma unroll
-      for (int q = 0; q < MAXS; ++q) acc[q] = fma(v[ii[q]], v[jj[q]], acc[q]);
-    }
+    moments_accumulate_tile<MAXS>(vs, cnt, d, ii, jj, acc);
   }
-  double* out = partials + (unit_offset + blockIdx.x) * static_cast<std::uint64_t>(acc_n);
-#pragma unroll
-  for (int q = 0; q < MAXS; ++q) {
-    const int a = slot0 + tid + q * kThreads;
-    if (a < acc_n) out[a] = acc[q];
-  }
+  moments_store_slots<MAXS>(partials + (unit_offset + blockIdx.x) * static_cast<std::uint64_t>(acc_n), slot0, tid,
+                            kThreads, d, acc);
 }
 
 // --- partials -> totals -------------------------------------------------------------------

@@ -7,12 +7,15 @@
 //   segments  one thread per segment of a flagged playlist, reading a copy of the old
 //             mood offsets and moods: old segment s of [s0, s1) becomes slot
 //             s0 + s1 - 1 - s, starting at m0 + m1 - old[s + 1] (the CPU's formula)
+//   flags     augment's per-copy decisions, reverse_decision() per playlist
 
 #include <cstdint>
 #include <string>
 
 #include "cuda_impl.hpp"
 #include "detail/common.cuh"
+#include "detail/reverse.cuh"
+#include "playaug/reverse.hpp"
 
 namespace playaug {
 namespace detail {
@@ -64,6 +67,12 @@ __global__ void reverse_segments_kernel(const std::uint64_t* __restrict__ seg_of
   }
 }
 
+__global__ void reverse_flags_kernel(unsigned char* __restrict__ flags, std::uint64_t playlists, std::uint64_t seed,
+                                     std::uint32_t copy, std::uint64_t first_playlist, float r) {
+  const std::uint64_t p = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
+  if (p < playlists) flags[p] = reverse_decision(seed, copy, first_playlist + p, r) ? 1 : 0;
+}
+
 unsigned capped_grid(std::uint64_t items) {
   const std::uint64_t g = ceil_div(items, 256);
   return static_cast<unsigned>(g == 0 ? 1 : (g > 1048576 ? 1048576 : g));
@@ -105,6 +114,14 @@ void reverse_device(const playlists_view& pl, const unsigned char* flags, const 
                                                                        moods);
     PLAYAUG_CUDA_CHECK_LAUNCH();
   }
+}
+
+void reverse_flags(unsigned char* flags, std::uint64_t playlists, std::uint64_t seed, std::uint32_t copy,
+                   std::uint64_t first_playlist, float r, cudaStream_t stream) {
+  if (playlists == 0) return;
+  reverse_flags_kernel<<<grid_for(playlists, 256), 256, 0, stream>>>(flags, playlists, seed, copy,
+                                                                       first_playlist, r);
+  PLAYAUG_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace detail

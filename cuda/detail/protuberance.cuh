@@ -61,8 +61,4 @@ struct gather_args {
 void gather_protuberate(const ragged_groups& rg, const device_rules& rules, std::size_t d, const gather_args& a,
                         cudaStream_t stream);
 
-/// flags[p] = reverse_decision(seed, copy, first_playlist + p, r) for p < P. Stream-ordered.
-void reverse_flags(unsigned char* flags, std::uint64_t playlists, std::uint64_t seed, std::uint32_t copy,
-                   std::uint64_t first_playlist, float r, cudaStream_t stream);
-
 }  // namespace playaug::detail
