@@ -52,12 +52,6 @@ __global__ void warp_first_kernel(const std::uint64_t* __restrict__ groups, std:
   first[w] = g0 < groups[playlists] ? last_le(groups, 0, playlists, g0) : 0;
 }
 
-__global__ void reverse_flags_kernel(unsigned char* __restrict__ flags, std::uint64_t playlists, std::uint64_t seed,
-                                     std::uint32_t copy, std::uint64_t first_playlist, float r) {
-  const std::uint64_t p = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x;
-  if (p < playlists) flags[p] = reverse_decision(seed, copy, first_playlist + p, r) ? 1 : 0;
-}
-
 struct kernel_params {
   const float* src;
   float* dst;
@@ -74,7 +68,7 @@ struct kernel_params {
   std::uint64_t first_playlist;
   std::uint32_t d;
   std::uint32_t copy;
-  float p, phi;
+  protuberance_constants c;
   int protuberate;
   purpose what;
 };
@@ -213,7 +207,7 @@ __global__ void __launch_bounds__(kThreads) gather_kernel(kernel_params k) {
           feature_rule rule;
           float lo, hi;
           rule_of<kSmemRules>(s_rules, k, f, rule, lo, hi);
-          v[j] = protuberate(v[j], wd[j], k.p, k.phi, rule, lo, hi);
+          v[j] = protuberate(v[j], wd[j], k.c, rule, lo, hi);
         }
         if (++f == d) f = 0;
       }
@@ -290,8 +284,7 @@ void gather_protuberate(const ragged_groups& rg, const device_rules& rules, std:
   k.first_playlist = a.first_playlist;
   k.d = static_cast<std::uint32_t>(d);
   k.copy = a.copy;
-  k.p = a.p;
-  k.phi = a.phi;
+  k.c = make_protuberance_constants(a.p, a.phi);
   k.protuberate = a.protuberate && !rules.all_keep && a.phi > 0.0f ? 1 : 0;
   k.what = a.stream;
   const unsigned grid = grid_for(rg.warps, kWarpsPerBlock);
@@ -301,14 +294,6 @@ void gather_protuberate(const ragged_groups& rg, const device_rules& rules, std:
   } else {
     gather_kernel<false><<<grid, kThreads, 0, stream>>>(k);
   }
-  PLAYAUG_CUDA_CHECK_LAUNCH();
-}
-
-void reverse_flags(unsigned char* flags, std::uint64_t playlists, std::uint64_t seed, std::uint32_t copy,
-                   std::uint64_t first_playlist, float r, cudaStream_t stream) {
-  if (playlists == 0) return;
-  reverse_flags_kernel<<<grid_for(playlists, 256), 256, 0, stream>>>(flags, playlists, seed, copy,
-                                                                       first_playlist, r);
   PLAYAUG_CUDA_CHECK_LAUNCH();
 }
 

@@ -49,7 +49,7 @@ class protuberance_kernel {
  private:
   std::size_t d_ = 0;
   std::size_t tile_words_ = 0;       // whole songs, a multiple of 4 words
-  float p_ = 0.0f, phi_ = 0.0f;
+  protuberance_constants c_;
   std::uint64_t seed_ = 0;
   bool noop_ = true;                 // phi == 0 or every feature kept
   std::vector<float> thr_, lo_, hi_;  // [tile_words_]: chosen iff r <= thr, then clamp

@@ -26,7 +26,7 @@ constexpr std::size_t kTargetTileWords = 1024;
 namespace cpu_impl {
 
 protuberance_kernel::protuberance_kernel(const feature_rules& rules, const protuberance_params& prm)
-    : d_(rules.rule.size()), p_(prm.p), phi_(prm.phi), seed_(prm.seed) {
+    : d_(rules.rule.size()), c_(make_protuberance_constants(prm.p, prm.phi)), seed_(prm.seed) {
   if (d_ == 0) return;
   // A tile of whole songs, about kTargetTileWords words and a multiple of 4, so that tiles
   // start on Philox block boundaries.
@@ -41,12 +41,12 @@ protuberance_kernel::protuberance_kernel(const feature_rules& rules, const protu
     const feature_rule rule = rules.rule[j];
     // r is in (0, 1], so a threshold of -1 never chooses a kept feature; infinite bounds
     // make the clamp of a free feature the identity (NaN stays NaN, as in protuberate()).
-    thr_[i] = rule == feature_rule::keep ? -1.0f : phi_;
+    thr_[i] = rule == feature_rule::keep ? -1.0f : c_.phi;
     lo_[i] = rule == feature_rule::clamp ? rules.lo[j] : -std::numeric_limits<float>::infinity();
     hi_[i] = rule == feature_rule::clamp ? rules.hi[j] : std::numeric_limits<float>::infinity();
     any = any || rule != feature_rule::keep;
   }
-  noop_ = !any || !(phi_ > 0.0f);
+  noop_ = !any || !(c_.phi > 0.0f);
 }
 
 namespace {
@@ -71,11 +71,11 @@ void philox_words(std::uint32_t* __restrict w, std::uint64_t blk0, std::size_t b
 /// protuberate(), in the same order, each rounded individually (the library is built with
 /// -ffp-contract=off), so vectorised or not the bits are the same.
 void apply(float* __restrict x, const std::uint32_t* __restrict w, std::size_t n, const float* __restrict thr,
-           const float* __restrict lo, const float* __restrict hi, float p, float phi) {
+           const float* __restrict lo, const float* __restrict hi, float p, float scale) {
   for (std::size_t i = 0; i < n; ++i) {
     const float r = uniform01(w[i]);
-    const float t = r / phi;
-    const float u = p * (2.0f * t + -1.0f);
+    float u = r * scale + -p;
+    u = u > p ? p : u;
     float y = x[i] * (1.0f + u);
     y = y > max_finite_float && x[i] <= max_finite_float ? max_finite_float : y;
     y = y < -max_finite_float && x[i] >= -max_finite_float ? -max_finite_float : y;
@@ -100,7 +100,7 @@ void protuberance_kernel::operator()(float* x, std::size_t songs, std::uint64_t 
   for (std::size_t base = 0; base < n; base += tile_words_) {
     const std::size_t count = std::min(tile_words_, n - base);
     philox_words(w, base / 4, (count + 3) / 4, seed_, subsequence);
-    apply(x + base, w, count, thr_.data(), lo_.data(), hi_.data(), p_, phi_);
+    apply(x + base, w, count, thr_.data(), lo_.data(), hi_.data(), c_.p, c_.scale);
   }
 }
 

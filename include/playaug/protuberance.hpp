@@ -6,7 +6,9 @@
 /// One random word per component decides both (see random.hpp for its address):
 ///     r = uniform01(word)            in (0, 1]
 ///     chosen  iff  r <= phi
-///     u = p * (2 * (r / phi) - 1)    (given r <= phi, r / phi is uniform on (0, 1])
+///     u = min(r * scale - p, p)      scale = 2p / phi, rounded once per call
+/// (given r <= phi, r / phi is uniform on (0, 1], so u is uniform on (-p, p] up to rounding:
+/// the smallest r round to u = -p, and the min removes the rounding of r * scale above 2p).
 /// Every float operation is rounded individually (no fused multiply-add), so the CPU and
 /// the CUDA engine produce identical bits. A result that overflows float32 saturates to
 /// +-FLT_MAX (see protuberate()).
@@ -81,6 +83,20 @@ PLAYAUG_HD float div_rn(float a, float b) {
 
 }  // namespace detail
 
+/// The per-call constants of protuberate(): p, the choice threshold phi and the scale
+/// 2p / phi, rounded once (2p is exact), so that a component costs one multiply and one
+/// add instead of a division.
+struct protuberance_constants {
+  float p = 0.0f;
+  float phi = 0.0f;
+  float scale = 0.0f;  ///< fl(2p / phi); 0 when phi == 0 (nothing is chosen then)
+};
+
+/// The constants of a pass with maximum change p and probability phi.
+PLAYAUG_HD protuberance_constants make_protuberance_constants(float p, float phi) {
+  return {p, phi, phi > 0.0f ? detail::div_rn(detail::mul_rn(2.0f, p), phi) : 0.0f};
+}
+
 /// The largest finite float (FLT_MAX), where a protuberance that overflows saturates.
 inline constexpr float max_finite_float = 3.40282346638528859812e+38f;
 
@@ -88,13 +104,13 @@ inline constexpr float max_finite_float = 3.40282346638528859812e+38f;
 /// Overflow: when x is finite but x * (1 + u) rounds to +-infinity (|x| near FLT_MAX), the
 /// result saturates to +-FLT_MAX, so a valid (finite) input always gives a finite output.
 /// An infinite x stays infinite and NaN stays NaN.
-PLAYAUG_HD float protuberate(float x, std::uint32_t word, float p, float phi, feature_rule rule,
+PLAYAUG_HD float protuberate(float x, std::uint32_t word, const protuberance_constants& c, feature_rule rule,
                              float lo, float hi) {
   if (rule == feature_rule::keep) return x;
   const float r = uniform01(word);
-  if (!(r <= phi)) return x;
-  const float t = detail::div_rn(r, phi);
-  const float u = detail::mul_rn(p, detail::add_rn(detail::mul_rn(2.0f, t), -1.0f));
+  if (!(r <= c.phi)) return x;
+  float u = detail::add_rn(detail::mul_rn(r, c.scale), -c.p);
+  u = u > c.p ? c.p : u;
   float y = detail::mul_rn(x, detail::add_rn(1.0f, u));
   y = y > max_finite_float && x <= max_finite_float ? max_finite_float : y;
   y = y < -max_finite_float && x >= -max_finite_float ? -max_finite_float : y;

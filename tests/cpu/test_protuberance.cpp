@@ -113,7 +113,7 @@ TEST(Protuberance, RelativeChangesAreUniformWhenPhiIsOne) {
 }
 
 TEST(Protuberance, RelativeChangesAreUniformForSmallPhiToo) {
-  // Given that a component is chosen (r <= phi), u = p (2 r / phi - 1) is uniform on (-p, p].
+  // Given that a component is chosen (r <= phi), u = r (2p / phi) - p is uniform on (-p, p].
   const std::size_t songs = 40000, d = 3;
   auto x0 = random_matrix(songs, d, 1.0f, 3.0f, 7);
   auto x = x0;
@@ -130,6 +130,46 @@ TEST(Protuberance, RelativeChangesAreUniformForSmallPhiToo) {
   ASSERT_GT(rel.size(), 20000u);
   const double dstat = ks_uniform(rel, -0.4, 0.4);
   EXPECT_LT(dstat, 1.95 / std::sqrt(static_cast<double>(rel.size()))) << "KS statistic " << dstat;
+}
+
+TEST(Protuberance, TheRecipeIsWithinTwoRoundingsOfTheExactChange) {
+  // u = min(fl(fl(r * fl(2p / phi)) - p), p) against the exact p (2 r / phi - 1) in
+  // double: three roundings of values at most 2p, so within 3 ulp(2p) = 6 ulp(p), and never
+  // outside [-p, p], for many (p, phi), including r == phi (where r * scale may round above
+  // 2p) and the smallest r.
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> pd(0.001f, 0.999f), phid(1e-4f, 1.0f);
+  std::size_t checked = 0, clipped = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    const float p = pd(gen);
+    const float phi = trial % 3 == 0 ? 1.0f : phid(gen);
+    const auto c = playaug::make_protuberance_constants(p, phi);
+    ASSERT_EQ(c.scale, 2.0f * p / phi);
+    const float ulp = std::nextafter(p, 2.0f) - p;
+    for (std::uint32_t i = 0; i < 64; ++i) {
+      std::uint32_t w = static_cast<std::uint32_t>(gen());
+      if (i == 0) w = 0;  // the smallest r, 2^-32
+      float r = playaug::uniform01(w);
+      if (i == 1) r = phi;  // the largest chosen r
+      if (!(r <= phi)) continue;
+      // protuberate(1, ...) is 1 + u, whose rounding hides u; recompute u as it does.
+      float u = r * c.scale + -p;
+      u = u > p ? p : u;
+      clipped += (r * c.scale + -p) > p;
+      const double exact = static_cast<double>(p) * (2.0 * static_cast<double>(r) / static_cast<double>(phi) - 1.0);
+      ASSERT_LE(std::fabs(static_cast<double>(u) - exact), 6.0 * ulp) << "p " << p << " phi " << phi << " r " << r;
+      ASSERT_GE(u, -p);
+      ASSERT_LE(u, p);
+      // protuberate() applies exactly this u (its r is the word's, so not at i == 1).
+      const float x = 1.5f;
+      if (i != 1) {
+        ASSERT_EQ(playaug::protuberate(x, w, c, playaug::feature_rule::free, 0, 0), x * (1.0f + u));
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30000u);
+  EXPECT_GT(clipped, 0u);  // the min is needed: r * scale does round above 2p at r == phi
 }
 
 TEST(Protuberance, AboutPhiOfTheComponentsChange) {
@@ -427,8 +467,8 @@ TEST(Protuberance, EngineEqualsProtuberateOnEveryComponent) {
         for (std::size_t s = 0; s < off[p + 1] - off[p]; ++s) {
           for (std::size_t j = 0; j < d; ++j) {
             const std::size_t idx = (off[p] + s) * d + j;
-            const float want = playaug::protuberate(x0[idx], playaug::philox_word(prm.seed, sub, s * d + j), prm.p,
-                                                    prm.phi, rules.rule[j], rules.lo[j], rules.hi[j]);
+            const float want = playaug::protuberate(x0[idx], playaug::philox_word(prm.seed, sub, s * d + j),
+                                                    playaug::make_protuberance_constants(prm.p, prm.phi), rules.rule[j], rules.lo[j], rules.hi[j]);
             std::uint32_t a, b;
             std::memcpy(&a, &x[idx], 4);
             std::memcpy(&b, &want, 4);

@@ -295,20 +295,21 @@ TEST(ProtuberanceOverflow, SaturatesToTheLargestFloat) {
   const float big = std::numeric_limits<float>::max();
   const std::uint32_t up = word_with(0.5f, true), down = word_with(0.5f, false);
   EXPECT_EQ(max_finite_float, big);
-  EXPECT_EQ(protuberate(3.4e38f, up, 0.15f, 0.5f, feature_rule::free, 0, 0), big);
-  EXPECT_EQ(protuberate(-3.4e38f, up, 0.15f, 0.5f, feature_rule::free, 0, 0), -big);
-  EXPECT_EQ(protuberate(big, up, 0.15f, 0.5f, feature_rule::free, 0, 0), big);
+  EXPECT_EQ(protuberate(3.4e38f, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), big);
+  EXPECT_EQ(protuberate(-3.4e38f, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), -big);
+  EXPECT_EQ(protuberate(big, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), big);
   // Shrinking near the maximum does not overflow and is not saturated.
-  const float shrunk = protuberate(3.4e38f, down, 0.15f, 0.5f, feature_rule::free, 0, 0);
+  const float shrunk = protuberate(3.4e38f, down, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0);
   EXPECT_LT(shrunk, 3.4e38f);
   EXPECT_GT(shrunk, 2.8e38f);
   // An infinite input stays infinite, NaN stays NaN; ordinary values are unaffected.
   const float inf = std::numeric_limits<float>::infinity();
-  EXPECT_EQ(protuberate(inf, up, 0.15f, 0.5f, feature_rule::free, 0, 0), inf);
-  EXPECT_EQ(protuberate(-inf, up, 0.15f, 0.5f, feature_rule::free, 0, 0), -inf);
-  EXPECT_TRUE(std::isnan(protuberate(std::nanf(""), up, 0.15f, 0.5f, feature_rule::free, 0, 0)));
-  const float t = uniform01(up) / 0.5f;
-  EXPECT_EQ(protuberate(2.0f, up, 0.15f, 0.5f, feature_rule::free, 0, 0), 2.0f * (1.0f + 0.15f * (2.0f * t - 1.0f)));
+  EXPECT_EQ(protuberate(inf, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), inf);
+  EXPECT_EQ(protuberate(-inf, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), -inf);
+  EXPECT_TRUE(std::isnan(protuberate(std::nanf(""), up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0)));
+  // The documented recipe: u = min(r * fl(2p / phi) - p, p), each operation rounded.
+  const float u = std::min(uniform01(up) * (0.3f / 0.5f) - 0.15f, 0.15f);
+  EXPECT_EQ(protuberate(2.0f, up, make_protuberance_constants(0.15f, 0.5f), feature_rule::free, 0, 0), 2.0f * (1.0f + u));
 }
 
 TEST(ProtuberanceOverflow, TheCpuEngineMatchesProtuberateNearTheMaximum) {
@@ -333,7 +334,7 @@ TEST(ProtuberanceOverflow, TheCpuEngineMatchesProtuberateNearTheMaximum) {
       const std::uint64_t sub = stream_subsequence(purpose::protuberance, 3, static_cast<std::uint32_t>(p));
       for (std::uint64_t i = offsets[p] * d; i < offsets[p + 1] * d; ++i) {
         const std::uint32_t w = philox_word(prm.seed, sub, i - offsets[p] * d);
-        const float want = protuberate(x[i], w, prm.p, prm.phi, feature_rule::free, 0, 0);
+        const float want = protuberate(x[i], w, make_protuberance_constants(prm.p, prm.phi), feature_rule::free, 0, 0);
         ASSERT_EQ(got[i], want) << "component " << i << " threads " << threads;
         ASSERT_TRUE(std::isfinite(got[i])) << i;
         saturated += std::fabs(got[i]) == max_finite_float;
