@@ -433,13 +433,17 @@ struct sampler {
     return synth_detail::pick(cum.data(), static_cast<std::uint32_t>(cum.size()), dmul(u, cum.back()));
   }
 
+  /// Playlist `index`: its shape within its stratum (synth_shape_stratum), the rest from its
+  /// own words.
   plan make(std::uint64_t seed, std::uint32_t index) const {
     const std::size_t d = m.dim();
     const std::size_t M = m.moods;
     const std::uint64_t sub = stream_subsequence(purpose::synth_model, 0, index);
     auto word = [&](std::uint64_t off) { return philox_word(seed, sub, off); };
     plan p;
-    const synth_shape& shape = m.shapes[pick_scaled(shape_cum, word_unit(word(0)))];
+    const double u = ddiv(dadd(static_cast<double>(synth_shape_stratum(seed, index)), word_unit(word(0))),
+                          static_cast<double>(synth_shape_block));
+    const synth_shape& shape = m.shapes[pick_scaled(shape_cum, u)];
     p.songs = shape.songs;
     p.type = pick_scaled(type_cum, word_unit(word(1)));
     double b[synth_detail::max_dim], e[synth_detail::max_dim];
@@ -536,6 +540,18 @@ void songs_cpu(int threads, const tables& t, const chunk_plan& c) {
 }
 
 }  // namespace synth_detail
+
+std::uint32_t synth_shape_stratum(std::uint64_t seed, std::uint64_t i) {
+  static_assert(synth_shape_block == 256, "the network works on two 4-bit halves");
+  const std::uint64_t sub = stream_subsequence(purpose::synth_model, 2, static_cast<std::uint32_t>(i / synth_shape_block));
+  std::uint32_t l = static_cast<std::uint32_t>(i >> 4) & 15u, r = static_cast<std::uint32_t>(i) & 15u;
+  for (std::uint32_t k = 0; k < 4; ++k) {
+    const std::uint32_t t = l ^ (philox_word(seed, sub, 16 * k + r) & 15u);
+    l = r;
+    r = t;
+  }
+  return (l << 4) | r;
+}
 
 dataset synthesize(const resources& res, const synth_model& model, const synth_model_params& params,
                    std::uint64_t first, std::uint64_t count) {

@@ -127,6 +127,20 @@ synth_model fit_synth_model(const resources& res, const dataset& data, const syn
 synth_model fit_synth_model(const resources& res, const std::vector<std::string>& paths,
                             const synth_fit_options& opts = {}, const reader_options& ropts = {});
 
+/// Playlists per block of shape strata (synth_shape_stratum).
+inline constexpr std::uint64_t synth_shape_block = 256;
+
+/// The shape stratum of playlist i: its place in a seeded permutation of 0..255 within its
+/// block of 256 consecutive playlists (i / 256). Playlist i draws its shape at
+/// u = (stratum + r) / 256 (r in (0, 1) its word 0), so the shapes of every whole block are
+/// stratified over the model's shape distribution: in each block, the count of playlists
+/// at or below any shape is within 1 of 256 times its cumulative weight (independent draws
+/// would be off by up to 8), while playlist i still depends only on i and the seed (a
+/// shorter run is a prefix of a longer one). The permutation: a 4-round Feistel network on
+/// two 4-bit halves, round k's function the low 4 bits of Philox word 16 k + right of
+/// purpose synth_model, copy 2, playlist = the block.
+std::uint32_t synth_shape_stratum(std::uint64_t seed, std::uint64_t i);
+
 /// What to sample.
 struct synth_model_params {
   std::uint64_t playlists = 1000;  ///< ids syn000001, syn000002, ...

@@ -376,6 +376,66 @@ TEST(SynthModel, DeterministicAcrossThreadsAndChunks) {
   EXPECT_NE(csv_of(synthesize(resources(backend::cpu, 2), m, sp, 0, 100)), seed11);
 }
 
+TEST(SynthShapeStratum, PermutesEachBlock) {
+  for (const std::uint64_t seed : {0ull, 7ull, 0xFFFFFFFFFFFFFFFFull}) {
+    for (const std::uint64_t block : {0ull, 1ull, 12345ull, (1ull << 24) - 1}) {
+      std::vector<std::uint32_t> s(synth_shape_block);
+      for (std::uint64_t j = 0; j < synth_shape_block; ++j) s[j] = synth_shape_stratum(seed, block * synth_shape_block + j);
+      std::sort(s.begin(), s.end());
+      for (std::uint32_t j = 0; j < synth_shape_block; ++j) ASSERT_EQ(s[j], j) << "seed " << seed << " block " << block;
+    }
+  }
+  // Not the identity, and other for another seed or block.
+  std::size_t fixed = 0, seeds = 0, blocks = 0;
+  for (std::uint64_t j = 0; j < synth_shape_block; ++j) {
+    fixed += synth_shape_stratum(3, j) == j;
+    seeds += synth_shape_stratum(3, j) == synth_shape_stratum(4, j);
+    blocks += synth_shape_stratum(3, j) == synth_shape_stratum(3, synth_shape_block + j);
+  }
+  EXPECT_LT(fixed, 12u);
+  EXPECT_LT(seeds, 12u);
+  EXPECT_LT(blocks, 12u);
+}
+
+TEST(SynthModel, ShapesAreStratifiedInEachBlock) {
+  // In each block of 256 playlists the count at or below each shape (in the model's order)
+  // is within 1 of 256 times its cumulative weight; 256 independent draws would be off by
+  // up to sqrt(256) / 2 = 8.
+  const synth_model m = small_model();
+  ASSERT_GT(m.shapes.size(), 5u);
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::size_t> index;
+  double total = 0;
+  for (std::size_t i = 0; i < m.shapes.size(); ++i) {
+    index[{m.shapes[i].segments, m.shapes[i].songs}] = i;
+    total += m.shapes[i].weight;
+  }
+  synth_model_params sp;
+  sp.playlists = 4 * synth_shape_block;
+  sp.seed = 21;
+  const dataset ds = synthesize(resources(backend::cpu, 2), m, sp, 0, sp.playlists);
+  ASSERT_EQ(ds.playlists(), sp.playlists);
+  double worst = 0;
+  for (std::uint64_t b = 0; b < 4; ++b) {
+    std::vector<double> count(m.shapes.size(), 0.0);
+    for (std::uint64_t p = b * synth_shape_block; p < (b + 1) * synth_shape_block; ++p) {
+      const auto segs = static_cast<std::uint32_t>(ds.segment_offsets[p + 1] - ds.segment_offsets[p]);
+      const auto songs = static_cast<std::uint32_t>(ds.song_offsets[p + 1] - ds.song_offsets[p]);
+      const auto it = index.find({segs, songs});
+      ASSERT_NE(it, index.end()) << "playlist " << p << ": shape " << segs << " x " << songs << " not in the model";
+      count[it->second] += 1;
+    }
+    double c = 0, w = 0;
+    for (std::size_t i = 0; i < m.shapes.size(); ++i) {
+      c += count[i];
+      w += m.shapes[i].weight;
+      const double err = std::fabs(c - static_cast<double>(synth_shape_block) * w / total);
+      worst = std::max(worst, err);
+      EXPECT_LE(err, 1.0 + 1e-9) << "block " << b << " shape " << i;
+    }
+  }
+  EXPECT_GT(worst, 0.0);  // the counts are whole numbers; the weights are not
+}
+
 TEST(SynthModel, JsonRoundTrip) {
   const synth_model m = small_model();
   const std::string text = m.to_json();
