@@ -644,9 +644,9 @@ def main():
 
 
 def write_atomic(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
+    from playaug._atomic import atomic_output
+    with atomic_output(path) as f:
+        f.write(text.encode())
 
 
 class Skip(Exception):

@@ -134,14 +134,11 @@ def length_floor(real, splits):
 
 
 def write(out, md, raw):
-    with open(out + ".tmp", "w") as f:
-        f.write(md)
-    os.replace(out + ".tmp", out)
-    js = os.path.splitext(out)[0] + ".json"
-    with open(js + ".tmp", "w") as f:
-        json.dump(raw, f, indent=1)
-        f.write("\n")
-    os.replace(js + ".tmp", js)
+    from playaug._atomic import atomic_output
+    with atomic_output(out) as f:
+        f.write(md.encode())
+    with atomic_output(os.path.splitext(out)[0] + ".json") as f:
+        f.write((json.dumps(raw, indent=1) + "\n").encode())
 
 
 def markdown(summary, args, names):
