@@ -1,10 +1,11 @@
 // symmetric_eig on the GPU: cuSOLVER syevd in float64 on the resources' stream.
 //
 // The recipe: copy the matrix to the device (syevd overwrites it), ask for the workspace
-// size, allocate it stream-ordered, call syevd, read the status flag, then bring back the
-// eigenvalues (ascending) and the eigenvectors (columns of the column-major result, i.e.
-// rows of the row-major one), reverse them to descending order and apply the sign
-// convention.
+// size, take it from the resources' scratch (detail/state.cuh: nothing is allocated once
+// the scratch has grown), call syevd, bring back the eigenvalues (ascending), the
+// eigenvectors (columns of the column-major result, i.e. rows of the row-major one) and
+// the status flag in one copy into pinned scratch, reverse them to descending order and
+// apply the sign convention.
 
 #include <string>
 #include <vector>
@@ -27,24 +28,36 @@ eigen_result symmetric_eig(const resources& res, const std::vector<double>& a, s
   cusolverDnHandle_t solver = st.solver_handle();
   const int n = static_cast<int>(d);
 
-  // A symmetric matrix reads the same row- or column-major.
-  detail::device_buffer<double> mat(d * d, stream);
-  detail::device_buffer<double> values(d, stream);
-  detail::device_buffer<int> info(1, stream);
-  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(mat.data(), a.data(), d * d * sizeof(double), cudaMemcpyHostToDevice, stream));
+  // Device and pinned memory from the resources' scratch: nothing is allocated once it has
+  // grown, so a training loop's repeated fits allocate nothing here. The matrix, the
+  // eigenvalues and the status sit together, so that one copy brings all three back.
+  // (A symmetric matrix reads the same row- or column-major.)
+  detail::scratch_layout lay;
+  const std::size_t o_mat = lay.add<double>(d * d);
+  const std::size_t o_values = lay.add<double>(d);
+  const std::size_t o_info = lay.add<int>(1);
+  const std::size_t result_bytes = lay.bytes();
+  // The workspace query takes the matrix and eigenvalue pointers (their values do not
+  // change the size), so it runs on the result part before the workspace is laid out.
+  unsigned char* base = st.scratch.device_bytes(result_bytes, stream);
   int lwork = 0;
   PLAYAUG_CUSOLVER_TRY(cusolverDnDsyevd_bufferSize(solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n,
-                                                   mat.data(), n, values.data(), &lwork));
-  detail::device_buffer<double> work(static_cast<std::size_t>(lwork > 0 ? lwork : 1), stream);
-  PLAYAUG_CUSOLVER_TRY(cusolverDnDsyevd(solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, mat.data(),
-                                        n, values.data(), work.data(), lwork, info.data()));
-
-  std::vector<double> w(d), v(d * d);
-  int status = 0;
-  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(w.data(), values.data(), d * sizeof(double), cudaMemcpyDeviceToHost, stream));
-  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(v.data(), mat.data(), d * d * sizeof(double), cudaMemcpyDeviceToHost, stream));
-  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(&status, info.data(), sizeof(int), cudaMemcpyDeviceToHost, stream));
+                                                   detail::scratch_layout::at<double>(base, o_mat), n,
+                                                   detail::scratch_layout::at<double>(base, o_values), &lwork));
+  const std::size_t o_work = lay.add<double>(static_cast<std::size_t>(lwork > 0 ? lwork : 1));
+  base = st.scratch.device_bytes(lay.bytes(), stream);
+  double* mat = detail::scratch_layout::at<double>(base, o_mat);
+  double* values = detail::scratch_layout::at<double>(base, o_values);
+  int* info = detail::scratch_layout::at<int>(base, o_info);
+  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(mat, a.data(), d * d * sizeof(double), cudaMemcpyHostToDevice, stream));
+  PLAYAUG_CUSOLVER_TRY(cusolverDnDsyevd(solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, mat, n, values,
+                                        detail::scratch_layout::at<double>(base, o_work), lwork, info));
+  unsigned char* host = st.scratch.host_bytes(result_bytes);
+  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(host, base, result_bytes, cudaMemcpyDeviceToHost, stream));
   PLAYAUG_CUDA_TRY(cudaStreamSynchronize(stream));
+  const double* v = detail::scratch_layout::at<double>(host, o_mat);
+  const double* w = detail::scratch_layout::at<double>(host, o_values);
+  const int status = *detail::scratch_layout::at<int>(host, o_info);
   if (status < 0) {
     throw numeric_error("symmetric_eig: cuSOLVER syevd rejected argument " + std::to_string(-status));
   }

@@ -301,23 +301,28 @@ void moments_partials(const float* x, std::uint64_t n, std::size_t d, const doub
   }
 }
 
-void moments_reduce(const double* partials, std::uint64_t units, std::size_t d, double* totals,
+std::size_t moments_reduce_scratch(std::uint64_t units, std::size_t d) {
+  // Level k > 0 has ceil(units / 1024^k) rows; two alternate, so the first two are enough.
+  const std::uint64_t l1 = ceil_div(units, kReduceRows);
+  const std::uint64_t l2 = ceil_div(l1, kReduceRows);
+  return static_cast<std::size_t>(((l1 > 1 ? l1 : 0) + (l2 > 1 ? l2 : 0)) * moments_accumulators(d));
+}
+
+void moments_reduce(const double* partials, std::uint64_t units, std::size_t d, double* totals, double* scratch,
                     cudaStream_t stream) {
   const std::size_t acc_n = moments_accumulators(d);
   if (acc_n == 0) return;
   const auto ai = static_cast<int>(acc_n);
   const unsigned gy = static_cast<unsigned>(ceil_div(acc_n, 32));
-  device_buffer<double> level[2];
+  const std::uint64_t l1 = ceil_div(units, kReduceRows);
+  double* level[2] = {scratch, scratch + (l1 > 1 ? l1 : 0) * acc_n};
   const double* in = partials;
   std::uint64_t rows = units;
   int which = 0;
   for (;;) {
     const std::uint64_t next = ceil_div(rows, kReduceRows);
     double* out = totals;
-    if (next > 1) {
-      level[which] = device_buffer<double>(next * acc_n, stream);
-      out = level[which].data();
-    }
+    if (next > 1) out = level[which];
     const dim3 grid(grid_for(rows, kReduceRows), gy);
     reduce_rows_kernel<<<grid, 256, 0, stream>>>(in, rows, ai, out);
     PLAYAUG_CUDA_CHECK_LAUNCH();
@@ -364,14 +369,27 @@ moments compute_moments(const resources& res, matrix_view<const float> x) {
   const cudaStream_t stream = st.stream;
   const std::size_t acc_n = detail::moments_accumulators(d);
   const std::uint64_t units = detail::ceil_div(n, kUnitRows);
-  detail::device_buffer<double> partials(units * acc_n, stream);
-  // [shift (d) | S1 (d) | S2 (d (d + 1) / 2)]: one download for the whole result.
-  detail::device_buffer<double> result(d + acc_n, stream);
-  double* shift = result.data();
+  // Whole units per host chunk, about kStagingBytes each.
+  const std::size_t unit_bytes = kUnitRows * d * sizeof(float);
+  const std::uint64_t units_per_chunk = std::max<std::uint64_t>(1, kStagingBytes / unit_bytes);
+  const std::uint64_t chunk_rows = units_per_chunk * kUnitRows;
+  const std::uint64_t chunk_max = x.space == memory_space::device ? 0 : std::min<std::uint64_t>(chunk_rows, n);
+  // All device memory from the resources' scratch (nothing allocated once it has grown):
+  // partials, [shift (d) | S1 (d) | S2 (d (d + 1) / 2)] for one download, the reduction's
+  // levels and, for host rows, the upload chunk.
+  detail::scratch_layout lay;
+  const std::size_t o_partials = lay.add<double>(units * acc_n);
+  const std::size_t o_result = lay.add<double>(d + acc_n);
+  const std::size_t o_levels = lay.add<double>(detail::moments_reduce_scratch(units, d));
+  const std::size_t o_chunk = lay.add<float>(chunk_max * d);
+  unsigned char* base = st.scratch.device_bytes(lay.bytes(), stream);
+  double* partials = detail::scratch_layout::at<double>(base, o_partials);
+  double* result = detail::scratch_layout::at<double>(base, o_result);
+  double* shift = result;
 
   if (x.space == memory_space::device) {
     detail::moments_shift(x.data, n, d, shift, stream);
-    detail::moments_partials(x.data, n, d, shift, partials.data(), 0, stream);
+    detail::moments_partials(x.data, n, d, shift, partials, 0, stream);
   } else {
     // The shift from the host rows, exactly as the device computes it.
     const std::uint64_t m = std::min<std::uint64_t>(n, kShiftRows);
@@ -382,13 +400,8 @@ moments compute_moments(const resources& res, matrix_view<const float> x) {
     for (std::size_t j = 0; j < d; ++j) k[j] = static_cast<double>(static_cast<float>(k[j] / static_cast<double>(m)));
     PLAYAUG_CUDA_TRY(cudaMemcpyAsync(shift, k.data(), d * sizeof(double), cudaMemcpyHostToDevice, stream));
 
-    // Whole units per chunk, about kStagingBytes each.
-    const std::size_t unit_bytes = kUnitRows * d * sizeof(float);
-    const std::uint64_t units_per_chunk = std::max<std::uint64_t>(1, kStagingBytes / unit_bytes);
-    const std::uint64_t chunk_rows = units_per_chunk * kUnitRows;
-    const std::uint64_t chunk_max = std::min<std::uint64_t>(chunk_rows, n);
     auto& stage = st.staging_buffers(chunk_max * d * sizeof(float));
-    detail::device_buffer<float> chunk(chunk_max * d, stream);
+    float* chunk = detail::scratch_layout::at<float>(base, o_chunk);
     const int threads = res.threads();
     for (std::uint64_t c = 0, r0 = 0; r0 < n; ++c, r0 += chunk_rows) {
       const int b = static_cast<int>(c & 1u);
@@ -404,14 +417,18 @@ moments compute_moments(const resources& res, matrix_view<const float> x) {
         const std::size_t lo = bytes * i / pieces, hi = bytes * (i + 1) / pieces;
         std::memcpy(dst + lo, src + lo, hi - lo);
       });
-      PLAYAUG_CUDA_TRY(cudaMemcpyAsync(chunk.data(), dst, bytes, cudaMemcpyHostToDevice, stream));
+      PLAYAUG_CUDA_TRY(cudaMemcpyAsync(chunk, dst, bytes, cudaMemcpyHostToDevice, stream));
       PLAYAUG_CUDA_TRY(cudaEventRecord(stage.copied[b], stream));
-      detail::moments_partials(chunk.data(), rows, d, shift, partials.data(), r0 / kUnitRows, stream);
+      detail::moments_partials(chunk, rows, d, shift, partials, r0 / kUnitRows, stream);
     }
   }
-  detail::moments_reduce(partials.data(), units, d, result.data() + d, stream);
-  const std::vector<double> host = detail::download_sync(result.data(), d + acc_n, stream);
-  return detail::moments_from_sums(n, d, host.data(), host.data() + d);
+  detail::moments_reduce(partials, units, d, result + d,
+                         detail::scratch_layout::at<double>(base, o_levels), stream);
+  // One download into pinned scratch (an asynchronous copy), then the synchronisation.
+  auto* host = reinterpret_cast<double*>(st.scratch.host_bytes((d + acc_n) * sizeof(double)));
+  PLAYAUG_CUDA_TRY(cudaMemcpyAsync(host, result, (d + acc_n) * sizeof(double), cudaMemcpyDeviceToHost, stream));
+  PLAYAUG_CUDA_TRY(cudaStreamSynchronize(stream));
+  return detail::moments_from_sums(n, d, host, host + d);
 }
 
 }  // namespace cuda_impl

@@ -21,8 +21,13 @@ cuda_state::cuda_state(stream_handle borrowed) {
 
 cuda_state::~cuda_state() {
   // Work still queued may read the staging buffers or use the solver: let it finish first.
-  if (stream != nullptr && (owns_stream || staging || solver != nullptr)) cudaStreamSynchronize(stream);
+  if (stream != nullptr && (owns_stream || staging || solver != nullptr || scratch.device.data() != nullptr ||
+                            scratch.host.data() != nullptr)) {
+    cudaStreamSynchronize(stream);
+  }
   staging.reset();
+  scratch.device.reset();
+  scratch.host = pinned_buffer<unsigned char>();
   if (solver != nullptr) cusolverDnDestroy(solver);
   if (owns_stream && stream != nullptr) cudaStreamDestroy(stream);
 }

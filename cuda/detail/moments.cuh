@@ -40,8 +40,13 @@ void moments_shift(const float* x, std::uint64_t n, std::size_t d, double* shift
 void moments_partials(const float* x, std::uint64_t n, std::size_t d, const double* shift, double* partials,
                       std::uint64_t unit_offset, cudaStream_t stream);
 
-/// totals[0..acc) = the fixed-order sum of partials[0..units). Stream-ordered.
-void moments_reduce(const double* partials, std::uint64_t units, std::size_t d, double* totals,
+/// Doubles of scratch moments_reduce needs for `units` partials (0 up to 1024 units).
+std::size_t moments_reduce_scratch(std::uint64_t units, std::size_t d);
+
+/// totals[0..acc) = the fixed-order sum of partials[0..units). `scratch` holds
+/// moments_reduce_scratch(units, d) doubles of device memory (the intermediate levels).
+/// Stream-ordered.
+void moments_reduce(const double* partials, std::uint64_t units, std::size_t d, double* totals, double* scratch,
                     cudaStream_t stream);
 
 /// The moments of n rows from the shift and the totals (host memory), as the CPU does it.

@@ -111,6 +111,56 @@ struct staging_area {
   }
 };
 
+/// Grow-only scratch memory that consecutive calls on one resources object reuse, so that a
+/// training loop calling the same operation again allocates nothing:
+///   - device memory, ordered on the resources' stream: a call's kernels run before the
+///     next call's, which may then overwrite it (a resources object is used from one
+///     thread at a time, resources.hpp); growing frees the old block in stream order;
+///   - pinned host memory for small results, read only after the call has synchronised.
+/// Never for memory handed back to the caller, and one user at a time: a call takes its
+/// pieces when it starts and calls no other user of the scratch while it holds them.
+/// Pieces are carved with scratch_layout.
+struct workspace {
+  device_buffer<unsigned char> device;
+  pinned_buffer<unsigned char> host;
+
+  /// At least `bytes` of device scratch.
+  unsigned char* device_bytes(std::size_t bytes, cudaStream_t stream) {
+    if (bytes > device.size()) device = device_buffer<unsigned char>(grown(bytes, device.size()), stream);
+    return device.data();
+  }
+  /// At least `bytes` of pinned host scratch. The caller has synchronised the stream since
+  /// the last copy into it.
+  unsigned char* host_bytes(std::size_t bytes) {
+    if (bytes > host.size()) host = pinned_buffer<unsigned char>(grown(bytes, host.size()));
+    return host.data();
+  }
+
+ private:
+  /// Growth by at least half again, so a slowly growing size reallocates O(log) times.
+  static std::size_t grown(std::size_t need, std::size_t have) { return need > have + have / 2 ? need : have + have / 2; }
+};
+
+/// Offsets of aligned pieces in one scratch block: add() each piece, take bytes(), then
+/// at() the pointers.
+class scratch_layout {
+ public:
+  template <typename T>
+  std::size_t add(std::size_t n) {
+    const std::size_t at = (end_ + 255) / 256 * 256;
+    end_ = at + n * sizeof(T);
+    return at;
+  }
+  std::size_t bytes() const noexcept { return end_ == 0 ? 1 : end_; }
+  template <typename T>
+  static T* at(unsigned char* base, std::size_t offset) noexcept {
+    return reinterpret_cast<T*>(base + offset);
+  }
+
+ private:
+  std::size_t end_ = 0;
+};
+
 struct cuda_state {
   cudaStream_t stream = nullptr;
   bool owns_stream = false;
@@ -119,6 +169,8 @@ struct cuda_state {
   cudaDeviceProp props{};
   /// Pinned staging buffers, allocated on first use by a streaming host-memory path.
   std::unique_ptr<staging_area> staging;
+  /// Scratch reused from call to call (compute_moments, symmetric_eig).
+  workspace scratch;
 
   explicit cuda_state(stream_handle borrowed);
   ~cuda_state();

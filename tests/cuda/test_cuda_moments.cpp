@@ -13,6 +13,7 @@
 #include "gpu_util.hpp"
 #include "playaug/error.hpp"
 #include "playaug/moments.hpp"
+#include "playaug/pca.hpp"
 #include "playaug/resources.hpp"
 
 namespace {
@@ -183,6 +184,47 @@ TEST(CudaMoments, BorrowedStreamAndMisalignedDevicePointer) {
   // The borrowed stream is still usable after the resources are gone.
   EXPECT_EQ(cudaStreamSynchronize(s), cudaSuccess);
   PLAYAUG_TEST_CUDA(cudaStreamDestroy(s));
+}
+
+// A training loop's repeated fits: after the first call (which grows the resources'
+// scratch) compute_moments and symmetric_eig take nothing from the stream-ordered memory
+// pool, not even transiently (its high-water mark stays at the current use), and repeat
+// their bits.
+TEST(CudaMoments, RepeatedCallsAllocateNothingAndRepeatTheirBits) {
+  PLAYAUG_REQUIRE_GPU();
+  const std::size_t n = 300000, d = 11;
+  const auto x = playaug::test::random_rows(n, d, 21, {2.0});
+  playaug::test::device_array<float> dx(x);
+  const resources gpu(backend::cuda);
+  const auto dev = playaug::device_matrix<const float>(dx.data(), n, d);
+  const playaug::matrix_view<const float> host(x.data(), n, d);
+  const moments first_dev = playaug::compute_moments(gpu, dev);
+  const moments first_host = playaug::compute_moments(gpu, host);
+  std::vector<double> cov(first_dev.comoment);
+  for (auto& v : cov) v /= static_cast<double>(n - 1);
+  const auto first_eig = playaug::symmetric_eig(gpu, cov, d);
+  PLAYAUG_TEST_CUDA(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(gpu.stream())));
+
+  int dev_id = 0;
+  PLAYAUG_TEST_CUDA(cudaGetDevice(&dev_id));
+  cudaMemPool_t pool = nullptr;
+  PLAYAUG_TEST_CUDA(cudaDeviceGetMemPool(&pool, dev_id));
+  std::uint64_t before = 0, zero = 0;
+  PLAYAUG_TEST_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &before));
+  PLAYAUG_TEST_CUDA(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));  // reset to current
+  for (int rep = 0; rep < 3; ++rep) {
+    EXPECT_TRUE(same_bits(playaug::compute_moments(gpu, dev), first_dev)) << "device rows, repeat " << rep;
+    EXPECT_TRUE(same_bits(playaug::compute_moments(gpu, host), first_host)) << "host rows, repeat " << rep;
+    const auto e = playaug::symmetric_eig(gpu, cov, d);
+    EXPECT_EQ(e.values, first_eig.values) << "repeat " << rep;
+    EXPECT_EQ(e.vectors, first_eig.vectors) << "repeat " << rep;
+  }
+  PLAYAUG_TEST_CUDA(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(gpu.stream())));
+  std::uint64_t after = 0, high = 0;
+  PLAYAUG_TEST_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &after));
+  PLAYAUG_TEST_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high));
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(high, before) << "a repeated call allocated from the pool";
 }
 #endif
 
