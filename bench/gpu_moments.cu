@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "detail/moments.cuh"
@@ -130,13 +130,13 @@ void BM_symmetric_eig(benchmark::State& state) {
 
 enum eig_method { kSyevd = 0, kSyevj = 1, kSyevjBatched1 = 2, kXsyevd = 3 };
 
-#define PLAYAUG_BENCH_CUSOLVER(call)                                                           \
-  do {                                                                                         \
-    const cusolverStatus_t st_ = (call);                                                       \
-    if (st_ != CUSOLVER_STATUS_SUCCESS) {                                                      \
-      std::fprintf(stderr, "%s:%d: %s: cuSOLVER status %d\n", __FILE__, __LINE__, #call, st_); \
-      std::abort();                                                                            \
-    }                                                                                          \
+/// PLAYAUG_BENCH_CUDA's counterpart for cuSOLVER calls.
+#define PLAYAUG_BENCH_CUSOLVER(call)                                                                 \
+  do {                                                                                               \
+    const cusolverStatus_t st_ = (call);                                                             \
+    if (st_ != CUSOLVER_STATUS_SUCCESS) {                                                            \
+      throw std::runtime_error(std::string(#call) + ": cuSOLVER status " + std::to_string(int(st_))); \
+    }                                                                                                \
   } while (0)
 
 /// A covariance-like test matrix: graded diagonal (the scales of Spotify features, 1e-4 to

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 import playaug
-from playaug.compare import holdout_split
+from playaug.compare import holdout_split, ks_statistic
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -122,7 +122,6 @@ def length_floor(real, splits):
     """The playlist-length KS between the two halves of `splits` held-out splits (seeds
     0..splits-1): what any generator that reproduces its training half's lengths scores in
     expectation. Mean, sd, the mean's standard error, and the mean of the first five."""
-    from playaug.compare import ks_statistic
     v = []
     for split in range(splits):
         train, hold = holdout_split(real, split)
