@@ -27,6 +27,8 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -278,17 +280,25 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_tree(path: str) -> None:
+def _remove_tree(path: str, patience: float = 30.0) -> None:
     """Remove a directory even while a cancelled task may still be finishing a file in it
-    (tasks never create the directory, so once it is gone nothing reappears)."""
-    for _ in range(100):
+    (tasks never create the directory, so once it is gone nothing reappears). Such a task
+    can add a file after rmtree listed the directory (its rmdir fails) or rename one away
+    under it (a FileNotFoundError for that file, not the directory): either way, go again
+    until the directory itself is gone, for at most `patience` seconds, then warn."""
+    deadline = time.monotonic() + patience
+    while True:
         try:
             shutil.rmtree(path)
-            return
-        except FileNotFoundError:
-            return
         except OSError:
-            continue
+            pass
+        if not os.path.lexists(path):
+            return
+        if time.monotonic() > deadline:
+            warnings.warn(f"{path}: could not be removed within {patience:g} s (files kept appearing in it)",
+                          RuntimeWarning, stacklevel=2)
+            return
+        time.sleep(0.005)
 
 
 class _OutputDir:

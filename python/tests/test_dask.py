@@ -266,6 +266,46 @@ def test_a_worker_killed_mid_job_is_retried(client, tmp_path, cli_augment, sampl
     client.wait_for_workers(2, timeout=60)
 
 
+def test_a_failed_jobs_directory_goes_even_while_a_task_still_writes_into_it(tmp_path):
+    # A cancelled task may still be finishing its part while the job removes the directory:
+    # creating files after rmtree listed it, renaming one away under it. The directory must
+    # still be gone when the removal returns (a vanished file is not a vanished directory).
+    import threading
+    import time
+    d = tmp_path / ".out.tmp-1-0"
+    d.mkdir()
+    stop = threading.Event()
+    wrote = []
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            try:
+                tmp = d / f".part-{i}.tmp"
+                tmp.write_bytes(b"x" * 4096)
+                os.replace(tmp, d / f"part-{i}")
+                wrote.append(i)
+            except OSError:
+                if not d.exists():
+                    return
+            i += 1
+
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        for _ in range(10000):  # the writer is well under way (at most ~10 s)
+            if len(wrote) >= 50:
+                break
+            time.sleep(0.001)
+        pdask._remove_tree(str(d))
+        assert not d.exists()
+    finally:
+        stop.set()
+        th.join()
+    assert not d.exists()
+    assert len(wrote) >= 50
+
+
 def test_a_corrupt_partition_names_file_and_line_and_publishes_nothing(client, tmp_path):
     files = split_csv(SAMPLE, tmp_path, [100, 200])
     lines = files[1].read_text().splitlines(keepends=True)
